@@ -1,0 +1,36 @@
+//! Italian formatting: dates `gg/mm/aaaa` in Europe/Rome.
+
+use time::OffsetDateTime;
+use time::macros::format_description;
+use time_tz::{OffsetDateTimeExt, timezones};
+
+/// `22/11/2026 14:05` in Europe/Rome.
+pub fn rome_datetime(t: OffsetDateTime) -> String {
+    let local = t.to_timezone(timezones::db::europe::ROME);
+    local
+        .format(format_description!("[day]/[month]/[year] [hour]:[minute]"))
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// `22/11/2026` in Europe/Rome.
+pub fn rome_date(t: OffsetDateTime) -> String {
+    let local = t.to_timezone(timezones::db::europe::ROME);
+    local
+        .format(format_description!("[day]/[month]/[year]"))
+        .unwrap_or_else(|_| t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn rome_time_with_daylight_saving() {
+        // Winter: UTC+1.
+        assert_eq!(rome_datetime(datetime!(2026-01-15 23:30 UTC)), "16/01/2026 00:30");
+        // Summer: UTC+2.
+        assert_eq!(rome_datetime(datetime!(2026-07-01 10:00 UTC)), "01/07/2026 12:00");
+        assert_eq!(rome_date(datetime!(2026-12-31 23:30 UTC)), "01/01/2027");
+    }
+}

@@ -1,0 +1,320 @@
+//! The `ordo` command: parse the CLI, load the configuration, start tracing, run one command.
+
+use std::io::{BufRead, IsTerminal};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use sqlx::postgres::PgPoolOptions;
+use tower_sessions::ExpiredDeletion;
+use tracing_subscriber::EnvFilter;
+
+use ordo::audit::{self, Verification};
+use ordo::auth::{Role, totp};
+use ordo::clock::SystemClock;
+use ordo::config::Config;
+use ordo::state::AppState;
+
+#[derive(Parser)]
+#[command(
+    name = "ordo",
+    version,
+    about = "The online platform of an Italian professional order"
+)]
+struct Cli {
+    /// Configuration file, read after config/default.toml and before environment variables.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the HTTP server (applies pending migrations first).
+    Serve,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Create the demo order's accounts (idempotent) and print them.
+    SeedDemo,
+    /// Create an administrator account (second factor enrolled at first login).
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Amministratore")]
+        name: String,
+        /// Read the password from the first line of standard input (otherwise one is generated).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Audit log commands.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the hash chain of the audit log; exit status 1 and the first broken entry if tampered.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ordo: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ordo: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ordo: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(config: &Config) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log.format == "json" {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
+    }
+}
+
+async fn connect(config: &Config) -> anyhow::Result<sqlx::PgPool> {
+    PgPoolOptions::new()
+        .max_connections(config.database.max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(&config.database.url)
+        .await
+        .context("cannot connect to the database (setting `database.url` / DATABASE_URL)")
+}
+
+async fn state(config: Config) -> anyhow::Result<AppState> {
+    let pool = connect(&config).await?;
+    let mailer = ordo::mail::from_config(&config.smtp).map_err(|e| anyhow::anyhow!("setting `smtp`: {e}"))?;
+    Ok(AppState::new(pool, config, Arc::new(SystemClock), mailer))
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve => serve(config).await.map(|_| ExitCode::SUCCESS),
+        Command::Migrate => {
+            let pool = connect(&config).await?;
+            ordo::ops::MIGRATOR
+                .run(&pool)
+                .await
+                .context("migrations failed")?;
+            println!("Database migrations applied.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::SeedDemo => {
+            let state = state(config).await?;
+            ordo::ops::MIGRATOR
+                .run(&state.pool)
+                .await
+                .context("migrations failed")?;
+            let accounts = ordo::demo::seed(&state)
+                .await
+                .map_err(|e| anyhow::anyhow!("seed-demo: {e:?}"))?;
+            print_demo_accounts(&state, &accounts);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CreateAdmin {
+            email,
+            name,
+            password_stdin,
+        } => {
+            let state = state(config).await?;
+            create_admin(&state, &email, &name, password_stdin).await
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let pool = connect(&config).await?;
+            match audit::verify(&pool).await.context("cannot read the audit log")? {
+                Verification::Intact { entries } => {
+                    println!("audit log intact: {entries} entries verified");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Verification::Broken { seq, reason } => {
+                    println!("audit log BROKEN at entry {seq}: {reason}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+    }
+}
+
+fn print_demo_accounts(state: &AppState, accounts: &[ordo::demo::SeededAccount]) {
+    let now = state.now().unix_timestamp().max(0) as u64;
+    println!("Demo order: {}", state.config.order.name);
+    println!("Demo accounts (log in at {}/login):", state.config.base());
+    println!(
+        "{:<32} {:<34} {:<24} TOTP secret (code now)",
+        "role", "e-mail", "password"
+    );
+    for a in accounts {
+        let totp_text = match &a.totp_secret {
+            Some(s) => format!("{s} ({})", totp::code_at(s, now).unwrap_or_default()),
+            None => "— (no second factor)".to_string(),
+        };
+        println!(
+            "{:<32} {:<34} {:<24} {}",
+            a.role.label(),
+            a.email,
+            a.password,
+            totp_text
+        );
+    }
+    let created = accounts.iter().filter(|a| a.created).count();
+    println!(
+        "{created} accounts created, {} already present.",
+        accounts.len() - created
+    );
+}
+
+async fn create_admin(
+    state: &AppState,
+    email: &str,
+    name: &str,
+    password_stdin: bool,
+) -> anyhow::Result<ExitCode> {
+    let (password, generated) = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        (line.trim_end_matches(['\r', '\n']).to_string(), false)
+    } else {
+        (totp::new_recovery_codes().join("-"), true)
+    };
+    let mut tx = state.pool.begin().await?;
+    let result = ordo::auth::service::create_account(
+        &mut tx,
+        state.now(),
+        &audit::Actor::system("create-admin"),
+        ordo::auth::service::NewAccount {
+            email,
+            display_name: name,
+            password: &password,
+            roles: &[Role::Admin],
+            totp_secret: None,
+        },
+    )
+    .await;
+    match result {
+        Ok(id) => {
+            tx.commit().await?;
+            println!("Administrator {email} created (id {id}).");
+            if generated {
+                println!("Password: {password}");
+            }
+            println!("At the first login ordo asks to enrol the second factor (TOTP).");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ordo::error::AppError::Validation(errors)) => {
+            for e in errors {
+                eprintln!("ordo: {}: {}", e.field, e.message);
+            }
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => bail!("create-admin: {e}"),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let addr = config.bind_addr()?;
+    let tls = config.tls_paths();
+    let state = state(config).await?;
+    ordo::ops::MIGRATOR
+        .run(&state.pool)
+        .await
+        .context("migrations failed")?;
+    // Expired sessions are deleted in the background (safe with several processes).
+    let cleanup = tower_sessions_sqlx_store::PostgresStore::new(state.pool.clone());
+    tokio::spawn(cleanup.continuously_delete_expired(tokio::time::Duration::from_secs(600)));
+
+    let app = ordo::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    match tls {
+        None => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (setting `bind`)"))?;
+            tracing::info!(%addr, "ordo listening (HTTP)");
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+        }
+        Some((cert, key)) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let tls_config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot load TLS certificate {} / key {} (settings `tls.*`)",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+            let handle = axum_server::Handle::new();
+            let h = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                h.graceful_shutdown(Some(Duration::from_secs(30)));
+            });
+            tracing::info!(%addr, "ordo listening (HTTPS)");
+            axum_server::bind_rustls(addr, tls_config)
+                .handle(handle)
+                .serve(app)
+                .await?;
+        }
+    }
+    tracing::info!("ordo stopped");
+    Ok(())
+}
+
+/// SIGTERM (service managers, containers) or Ctrl-C: stop accepting, finish what is in flight.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received, finishing requests in flight");
+}

@@ -1,0 +1,72 @@
+//! Operations endpoints: liveness, readiness, Prometheus metrics.
+
+use std::collections::HashSet;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::state::AppState;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// `GET /healthz`: the process is up.
+pub async fn healthz() -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "ok\n").into_response()
+}
+
+/// `GET /readyz`: the database answers and every migration this binary knows has been applied.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let text = |status: StatusCode, body: String| {
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            body,
+        )
+            .into_response()
+    };
+    match pending_migrations(&state.pool).await {
+        Ok(0) => text(StatusCode::OK, "ready\n".into()),
+        Ok(n) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {n} migrations not applied\n"),
+        ),
+        Err(e) => {
+            tracing::warn!(error = ?e.to_string(), "readiness check failed");
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: database unreachable\n".into(),
+            )
+        }
+    }
+}
+
+/// How many of the binary's migrations the database lacks.
+pub async fn pending_migrations(pool: &sqlx::PgPool) -> sqlx::Result<usize> {
+    let applied: HashSet<i64> =
+        match sqlx::query_scalar::<_, i64>("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await
+        {
+            Ok(v) => v.into_iter().collect(),
+            // No migrations table yet: nothing applied, but the database answered.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => HashSet::new(),
+            Err(e) => return Err(e),
+        };
+    Ok(MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
+        .count())
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,57 @@
+//! The home page and the landing pages of the portal and the back office.
+
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::error::AppResult;
+use crate::web::{Ctx, Layout};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub layout: Layout,
+}
+
+pub async fn home(ctx: Ctx) -> AppResult<HomePage> {
+    Ok(HomePage {
+        layout: ctx.layout("Home").await?,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "portale/index.html")]
+pub struct PortalHome {
+    pub layout: Layout,
+    pub display_name: String,
+}
+
+pub async fn portal_home(ctx: Ctx) -> AppResult<PortalHome> {
+    let user = ctx.require_user()?;
+    Ok(PortalHome {
+        display_name: user.display_name.clone(),
+        layout: ctx.layout("Area iscritti").await?,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "backoffice/index.html")]
+pub struct BackofficeHome {
+    pub layout: Layout,
+    pub display_name: String,
+    pub roles: Vec<&'static str>,
+    pub can_read_audit: bool,
+    pub can_manage_users: bool,
+}
+
+pub async fn backoffice_home(ctx: Ctx) -> AppResult<BackofficeHome> {
+    use crate::auth::{Decision, Permission};
+    let user = ctx.require_user()?;
+    let p = user.principal();
+    Ok(BackofficeHome {
+        display_name: user.display_name.clone(),
+        roles: user.roles.iter().map(|r| r.label()).collect(),
+        can_read_audit: p.decide(Permission::AuditRead) == Decision::Allow,
+        can_manage_users: p.decide(Permission::UsersManage) == Decision::Allow,
+        layout: ctx.layout("Back office").await?,
+    })
+}

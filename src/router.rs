@@ -1,0 +1,160 @@
+//! Every route of ordo, in one place, each with the permission it needs. The `routes!` macro builds
+//! both the axum router and the table [`ROUTES`]; a route cannot be added without a permission, and
+//! the guard below refuses any matched route that is not in the table (deny by default).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::MethodRouter;
+
+use crate::auth::{CurrentUser, Decision, Permission, Principal};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::{api, audit, auth, ops, pages, web};
+
+/// One registered route: method (lower case, as in `axum::routing`), path pattern and permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub permission: Permission,
+}
+
+macro_rules! routes {
+    ($( $method:ident $path:literal $perm:ident => $handler:expr; )*) => {
+        /// The route table: what the permission guard enforces and what the tests walk.
+        pub const ROUTES: &[RouteSpec] = &[
+            $( RouteSpec { method: stringify!($method), path: $path, permission: Permission::$perm }, )*
+        ];
+
+        fn table_router() -> Router<AppState> {
+            let router = Router::new();
+            $( let router = router.route($path, axum::routing::$method($handler)); )*
+            router
+        }
+    };
+}
+
+routes! {
+    // Public pages and operations.
+    get  "/"                        Public        => pages::home;
+    get  "/healthz"                 Public        => ops::healthz;
+    get  "/readyz"                  Public        => ops::readyz;
+    get  "/metrics"                 Public        => ops::metrics;
+    get  "/static/{*path}"          Public        => web::assets::serve;
+    get  "/theme.css"               Public        => web::assets::theme;
+    get  "/logo"                    Public        => web::assets::logo;
+
+    // Login and password reset.
+    get  "/login"                   Public        => auth::handlers::login_form;
+    post "/login"                   Public        => auth::handlers::login_submit;
+    get  "/login/otp"               Public        => auth::handlers::otp_form;
+    post "/login/otp"               Public        => auth::handlers::otp_submit;
+    post "/logout"                  Public        => auth::handlers::logout;
+    get  "/password/dimenticata"    Public        => auth::handlers::forgot_form;
+    post "/password/dimenticata"    Public        => auth::handlers::forgot_submit;
+    get  "/password/reimposta"      Public        => auth::handlers::reset_form;
+    post "/password/reimposta"      Public        => auth::handlers::reset_submit;
+
+    // Own account (any logged-in person, staff included before enrolling the second factor).
+    get  "/account"                 Authenticated => auth::handlers::account;
+    post "/account/password"        Authenticated => auth::handlers::change_password;
+    post "/account/email"           Authenticated => auth::handlers::change_email;
+    get  "/account/totp"            Authenticated => auth::handlers::totp_page;
+    post "/account/totp"            Authenticated => auth::handlers::totp_enrol;
+    post "/account/totp/reset"      Authenticated => auth::handlers::totp_reset;
+    post "/account/recovery-codes"  Authenticated => auth::handlers::recovery_regenerate;
+
+    // Member portal.
+    get  "/portale"                 Portal        => pages::portal_home;
+
+    // Back office.
+    get  "/backoffice"              Backoffice    => pages::backoffice_home;
+    get  "/backoffice/audit"        AuditRead     => audit::handlers::audit_page;
+    get  "/backoffice/utenti"       UsersManage   => auth::handlers::users_page;
+
+    // JSON API.
+    get  "/api/v1"                  Public        => api::index;
+    get  "/api/v1/me"               Authenticated => api::me;
+}
+
+/// (method, path) → permission, for the guard.
+#[derive(Clone, Default)]
+pub struct PermissionTable(Arc<HashMap<(Method, String), Permission>>);
+
+impl PermissionTable {
+    pub fn new(specs: &[RouteSpec]) -> Self {
+        let mut map = HashMap::new();
+        for s in specs {
+            if let Ok(m) = Method::from_bytes(s.method.to_ascii_uppercase().as_bytes()) {
+                map.insert((m, s.path.to_string()), s.permission);
+            }
+        }
+        PermissionTable(Arc::new(map))
+    }
+
+    fn lookup(&self, method: &Method, path: &str) -> Option<Permission> {
+        let method = if method == Method::HEAD {
+            &Method::GET
+        } else {
+            method
+        };
+        self.0.get(&(method.clone(), path.to_string())).copied()
+    }
+}
+
+/// The permission guard, run on every matched route.
+async fn guard(State(table): State<PermissionTable>, req: Request, next: Next) -> Response {
+    let matched = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string());
+    let Some(permission) = matched.as_deref().and_then(|p| table.lookup(req.method(), p)) else {
+        tracing::error!(route = ?matched, method = %req.method(), "route without a permission refused");
+        return AppError::Forbidden.into_response();
+    };
+    let principal = req
+        .extensions()
+        .get::<CurrentUser>()
+        .map(|u| u.principal())
+        .unwrap_or_else(Principal::anonymous);
+    match principal.decide(permission) {
+        Decision::Allow => next.run(req).await,
+        Decision::NeedLogin => {
+            let next_path = req.uri().path_and_query().map(|p| p.as_str().to_string());
+            AppError::Unauthenticated { next: next_path }.into_response()
+        }
+        Decision::NeedSecondFactor => {
+            if req.uri().path().starts_with("/api/") {
+                AppError::Forbidden.into_response()
+            } else {
+                Redirect::to("/account/totp").into_response()
+            }
+        }
+        Decision::Deny => AppError::Forbidden.into_response(),
+    }
+}
+
+/// Builds the router: the table's routes plus, for tests, extra routes with their own permission
+/// and an unchecked router (which the guard refuses, proving deny-by-default).
+pub fn build(
+    extra: Vec<(RouteSpec, MethodRouter<AppState>)>,
+    unchecked: Option<Router<AppState>>,
+) -> Router<AppState> {
+    let mut specs: Vec<RouteSpec> = ROUTES.to_vec();
+    let mut router = table_router();
+    for (spec, method_router) in extra {
+        specs.push(spec);
+        router = router.route(spec.path, method_router);
+    }
+    if let Some(r) = unchecked {
+        router = router.merge(r);
+    }
+    let table = PermissionTable::new(&specs);
+    router.route_layer(axum::middleware::from_fn_with_state(table, guard))
+}
