@@ -1,4 +1,5 @@
 //! ordo: the online platform of an Italian professional order. See ARCHITECTURE.md for the map.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod api;
 pub mod audit;

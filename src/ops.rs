@@ -18,12 +18,14 @@ pub async fn healthz() -> Response {
 /// `GET /readyz`: the database answers and every migration this binary knows has been applied.
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let text = |status: StatusCode, body: String| {
-        (
+        let mut r = (
             status,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             body,
         )
-            .into_response()
+            .into_response();
+        r.extensions_mut().insert(crate::web::errors::KeepBody);
+        r
     };
     match pending_migrations(&state.pool).await {
         Ok(0) => text(StatusCode::OK, "ready\n".into()),

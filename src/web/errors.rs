@@ -72,12 +72,17 @@ pub fn title_for(status: StatusCode) -> (&'static str, &'static str) {
     }
 }
 
+/// Marks an error response whose body is meant as it is (e.g. `/readyz`'s plain text for monitors).
+#[derive(Debug, Clone, Copy)]
+pub struct KeepBody;
+
 fn already_rendered(response: &Response) -> bool {
-    response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("text/html") || ct.starts_with("application/json"))
+    response.extensions().get::<KeepBody>().is_some()
+        || response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("text/html") || ct.starts_with("application/json"))
 }
 
 pub async fn render(State(state): State<AppState>, session: Session, req: Request, next: Next) -> Response {

@@ -1,0 +1,90 @@
+//! The audit log: written with the change, append-only in the database, hash chain verified.
+
+use ordo::audit::{self, Actor, Verification};
+use ordo::auth::Role;
+use sqlx::PgPool;
+
+use crate::helpers::{PASSWORD, TestApp};
+
+#[sqlx::test]
+async fn logins_and_account_changes_are_chained_and_verified(pool: PgPool) {
+    let mut app = TestApp::new(pool.clone());
+    app.create_user("mario@example.org", &[Role::Member], false).await;
+    app.login("mario@example.org", PASSWORD, None).await;
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log ORDER BY seq")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(actions, vec!["user.create", "auth.login"]);
+    assert_eq!(
+        audit::verify(&pool).await.unwrap(),
+        Verification::Intact { entries: 2 }
+    );
+}
+
+#[sqlx::test]
+async fn the_database_refuses_update_delete_truncate_and_forks(pool: PgPool) {
+    let mut tx = pool.begin().await.unwrap();
+    audit::record(
+        &mut tx,
+        crate::helpers::start_time(),
+        audit::Event {
+            actor: &Actor::system("test"),
+            action: "test.event",
+            entity: "test",
+            entity_id: None,
+            details: serde_json::json!({"a": 1}),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    for sql in [
+        "UPDATE audit_log SET action = 'x'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+        "DELETE FROM audit_chain_head",
+        // An entry that does not continue the chain.
+        "INSERT INTO audit_log (seq, recorded_at, actor_label, action, entity, details, prev_hash, hash)
+         VALUES (5, now(), 'x', 'x', 'x', '{}', decode(repeat('00', 32), 'hex'), decode(repeat('11', 32), 'hex'))",
+    ] {
+        let e = sqlx::query(sql).execute(&pool).await.expect_err(sql);
+        assert!(e.to_string().contains("audit"), "{sql}: {e}");
+    }
+    assert_eq!(
+        audit::verify(&pool).await.unwrap(),
+        Verification::Intact { entries: 1 }
+    );
+}
+
+#[sqlx::test]
+async fn tampering_behind_the_triggers_is_detected_and_named(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    for i in 0..4 {
+        app.create_user(&format!("u{i}@example.org"), &[Role::Member], false)
+            .await;
+    }
+    assert_eq!(
+        audit::verify(&pool).await.unwrap(),
+        Verification::Intact { entries: 4 }
+    );
+    // A superuser disables the triggers for the session and rewrites entry 3.
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::query("SET session_replication_role = replica")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET details = replace(details, 'u2@', 'someone-else@') WHERE seq = 3")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query("SET session_replication_role = origin")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    match audit::verify(&pool).await.unwrap() {
+        Verification::Broken { seq, .. } => assert_eq!(seq, 3),
+        other => panic!("tampering not detected: {other:?}"),
+    }
+}

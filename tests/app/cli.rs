@@ -1,0 +1,146 @@
+//! The `ordo` binary: commands and start-up errors that operators and scripts rely on.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use sqlx::PgPool;
+
+/// The URL of the per-test database, for child processes.
+async fn database_url(pool: &PgPool) -> String {
+    let name: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&std::env::var("DATABASE_URL").unwrap()).unwrap();
+    url.set_path(&name);
+    url.to_string()
+}
+
+fn ordo(db: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ordo"))
+        .args(args)
+        .env("DATABASE_URL", db)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn seed_demo_then_audit_verify_passes_and_fails_after_tampering(pool: PgPool) {
+    let db = database_url(&pool).await;
+    let out = ordo(&db, &["seed-demo"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for email in [
+        "admin@demo.example",
+        "segreteria@demo.example",
+        "iscritto@demo.example",
+        "revisore@demo.example",
+    ] {
+        assert!(text.contains(email), "{email} not printed: {text}");
+    }
+    assert!(text.contains("demo-admin-2026"));
+    let out = ordo(&db, &["seed-demo"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 accounts created, 10 already present"));
+
+    let out = ordo(&db, &["audit", "verify"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("intact: 10 entries"));
+
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::query("SET session_replication_role = replica")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET actor_label = 'intruso' WHERE seq = 7")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let out = ordo(&db, &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("BROKEN at entry 7"), "{stdout}");
+}
+
+#[sqlx::test]
+async fn create_admin_reads_the_password_from_stdin(pool: PgPool) {
+    let db = database_url(&pool).await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ordo"))
+        .args([
+            "create-admin",
+            "--email",
+            "capo@example.org",
+            "--name",
+            "Capo",
+            "--password-stdin",
+        ])
+        .env("DATABASE_URL", &db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"password da terminale\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let roles: Vec<String> = sqlx::query_scalar(
+        "SELECT r.role FROM user_roles r JOIN users u ON u.id = r.user_id WHERE u.email = 'capo@example.org'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(roles, vec!["admin"]);
+    // The same address again: a clear message and a non-zero exit.
+    let out = ordo(&db, &["create-admin", "--email", "capo@example.org"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Esiste già"));
+}
+
+#[test]
+fn a_wrong_or_missing_setting_stops_the_start_with_one_line_naming_it() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[], "database.url"),
+        (
+            &[
+                ("DATABASE_URL", "postgres://x@127.0.0.1:1/x"),
+                ("ORDO_BIND", "not-an-address"),
+            ],
+            "`bind`",
+        ),
+        (
+            &[
+                ("DATABASE_URL", "postgres://x@127.0.0.1:1/x"),
+                ("ORDO_SMTP_PORT", "venticinque"),
+            ],
+            "smtp.port",
+        ),
+        (&[("DATABASE_URL", "mysql://x@h/d")], "database.url"),
+    ];
+    for (env, setting) in cases {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ordo"));
+        cmd.arg("serve").env_remove("DATABASE_URL");
+        for (k, v) in *env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{env:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(setting), "{setting} not named: {stderr}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_ordo"))
+        .args(["--config", "/nonexistent.toml", "migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
