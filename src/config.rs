@@ -125,8 +125,14 @@ impl Config {
             figment = figment.merge(Toml::file_exact(path));
         }
         let mut overrides = figment::value::Dict::new();
-        for (name, value) in env {
+        for (name, raw) in env {
             if let Some(key) = env_key(&name) {
+                // Text settings stay text (a numeric-looking password is still a password); others are
+                // parsed like TOML values (numbers, booleans, arrays).
+                let value = match figment.find_value(&key) {
+                    Ok(figment::value::Value::String(..)) => figment::value::Value::from(raw),
+                    _ => parse_env_value(&raw),
+                };
                 insert_dotted(&mut overrides, &key, value);
             }
         }
@@ -280,8 +286,7 @@ fn env_key(name: &str) -> Option<String> {
     })
 }
 
-fn insert_dotted(dict: &mut figment::value::Dict, key: &str, raw: String) {
-    let value = parse_env_value(&raw);
+fn insert_dotted(dict: &mut figment::value::Dict, key: &str, value: figment::value::Value) {
     match key.split_once('.') {
         None => {
             dict.insert(key.to_string(), value);
@@ -376,6 +381,21 @@ mod tests {
                 .to_string();
             assert!(e.contains(setting), "{var}={val}: {e}");
         }
+    }
+
+    #[test]
+    fn env_arrays_and_numeric_looking_strings() {
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("DATABASE_URL", "postgres://x@localhost/db"),
+                ("ORDO_HTTP_TRUSTED_PROXIES", "[\"127.0.0.1\", \"::1\"]"),
+                ("ORDO_SMTP_PASSWORD", "123456"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.http.trusted_proxies.len(), 2);
+        assert_eq!(c.smtp.password, "123456");
     }
 
     #[test]

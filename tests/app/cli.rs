@@ -144,3 +144,92 @@ fn a_wrong_or_missing_setting_stops_the_start_with_one_line_naming_it() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `url` with curl until it answers 200 (or gives up after ~20 s); returns curl's output.
+fn wait_until_up(url: &str) -> String {
+    for _ in 0..200 {
+        let out = Command::new("curl")
+            .args(["-sk", "-D", "-", "--max-time", "2", url])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.starts_with("HTTP/") && text.contains(" 200") {
+            return text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{url} never answered 200");
+}
+
+fn sigterm(child: &std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[sqlx::test]
+async fn serve_terminates_tls_and_stops_gracefully_on_sigterm(pool: PgPool) {
+    let db = database_url(&pool).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_ordo"))
+        .arg("serve")
+        .env("DATABASE_URL", &db)
+        .env("ORDO_BIND", format!("127.0.0.1:{port}"))
+        .env("ORDO_BASE_URL", format!("https://127.0.0.1:{port}"))
+        .env("ORDO_TLS_CERT_PATH", &cert)
+        .env("ORDO_TLS_KEY_PATH", &key)
+        .env("ORDO_LOG_FORMAT", "json")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let head =
+        tokio::task::spawn_blocking(move || wait_until_up(&format!("https://127.0.0.1:{port}/healthz")))
+            .await
+            .unwrap();
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("strict-transport-security: max-age="),
+        "{head}"
+    );
+    sigterm(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "graceful exit");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.lines().all(|l| l.starts_with('{')), "JSON log lines: {log}");
+    assert!(
+        log.contains("ordo listening (HTTPS)") && log.contains("ordo stopped"),
+        "{log}"
+    );
+}
