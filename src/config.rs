@@ -14,13 +14,30 @@ pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
 /// Sections whose keys can be overridden as `ORDO_<SECTION>_<KEY>`.
 const SECTIONS: &[&str] = &[
-    "database", "log", "tls", "http", "session", "security", "smtp", "order",
+    "database", "log", "tls", "http", "session", "security", "smtp", "order", "albo",
+];
+
+/// Fields of a member the public Albo may show without consent (the list is configurable).
+pub const PUBLIC_FIELD_NAMES: &[&str] = &[
+    "surname",
+    "name",
+    "registration_number",
+    "registration_date",
+    "section",
+    "sectors",
+    "domicile",
+    "pec",
+    "status",
+    "special_lists",
+    "birth_date",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     pub bind: String,
     pub base_url: String,
+    /// "on" (default) or "off": rate limits of public pages. "off" exists for benchmarks only.
+    pub rate_limits: String,
     pub database: DatabaseConfig,
     pub log: LogConfig,
     pub tls: TlsConfig,
@@ -29,6 +46,23 @@ pub struct Config {
     pub security: SecurityConfig,
     pub smtp: SmtpConfig,
     pub order: OrderConfig,
+    pub albo: AlboConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CodeName {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AlboConfig {
+    pub sections: Vec<CodeName>,
+    pub sectors: Vec<CodeName>,
+    pub special_lists: Vec<CodeName>,
+    pub public_fields: Vec<String>,
+    pub page_size: i64,
+    pub public_requests_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -223,6 +257,47 @@ impl Config {
         if !is_hex_color(&self.order.primary_color) {
             return Err(bad("order.primary_color", "must be a colour like #0b4f8a"));
         }
+        if !matches!(self.rate_limits.as_str(), "on" | "off") {
+            return Err(bad("rate_limits", "must be \"on\" or \"off\""));
+        }
+        for (name, list) in [
+            ("albo.sections", &self.albo.sections),
+            ("albo.sectors", &self.albo.sectors),
+            ("albo.special_lists", &self.albo.special_lists),
+        ] {
+            if name != "albo.special_lists" && list.is_empty() {
+                return Err(bad(name, "must list at least one entry"));
+            }
+            let mut codes = std::collections::HashSet::new();
+            for item in list {
+                if item.code.trim().is_empty()
+                    || item.name.trim().is_empty()
+                    || !codes.insert(item.code.as_str())
+                {
+                    return Err(bad(
+                        name,
+                        format!("entry \"{}\" needs a unique code and a name", item.code),
+                    ));
+                }
+            }
+        }
+        if let Some(f) = self
+            .albo
+            .public_fields
+            .iter()
+            .find(|f| !PUBLIC_FIELD_NAMES.contains(&f.as_str()))
+        {
+            return Err(bad(
+                "albo.public_fields",
+                format!("unknown field \"{f}\" (known: {})", PUBLIC_FIELD_NAMES.join(", ")),
+            ));
+        }
+        if !(1..=200).contains(&self.albo.page_size) {
+            return Err(bad("albo.page_size", "must be between 1 and 200"));
+        }
+        if self.albo.public_requests_per_minute == 0 {
+            return Err(bad("albo.public_requests_per_minute", "must be greater than 0"));
+        }
         if self.order.name.trim().is_empty() {
             return Err(bad("order.name", "must not be empty"));
         }
@@ -260,6 +335,10 @@ impl Config {
         })
     }
 
+    pub fn rate_limits_on(&self) -> bool {
+        self.rate_limits == "on"
+    }
+
     pub fn session_cookie_name(&self) -> &'static str {
         if self.is_https() {
             "__Host-ordo_session"
@@ -275,6 +354,7 @@ fn env_key(name: &str) -> Option<String> {
         "DATABASE_URL" => return Some("database.url".into()),
         "ORDO_BIND" => return Some("bind".into()),
         "ORDO_BASE_URL" => return Some("base_url".into()),
+        "ORDO_RATE_LIMITS" => return Some("rate_limits".into()),
         _ => {}
     }
     let rest = name.strip_prefix("ORDO_")?.to_ascii_lowercase();

@@ -122,19 +122,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Serve => serve(config).await.map(|_| ExitCode::SUCCESS),
         Command::Migrate => {
             let pool = connect(&config).await?;
-            ordo::ops::MIGRATOR
-                .run(&pool)
+            ordo::ops::prepare_database(&pool, &config)
                 .await
-                .context("migrations failed")?;
+                .map_err(anyhow::Error::msg)?;
             println!("Database migrations applied.");
             Ok(ExitCode::SUCCESS)
         }
         Command::SeedDemo => {
             let state = state(config).await?;
-            ordo::ops::MIGRATOR
-                .run(&state.pool)
+            ordo::ops::prepare_database(&state.pool, &state.config)
                 .await
-                .context("migrations failed")?;
+                .map_err(anyhow::Error::msg)?;
             let accounts = ordo::demo::seed(&state)
                 .await
                 .map_err(|e| anyhow::anyhow!("seed-demo: {e:?}"))?;
@@ -249,10 +247,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = config.bind_addr()?;
     let tls = config.tls_paths();
     let state = state(config).await?;
-    ordo::ops::MIGRATOR
-        .run(&state.pool)
+    ordo::ops::prepare_database(&state.pool, &state.config)
         .await
-        .context("migrations failed")?;
+        .map_err(anyhow::Error::msg)?;
     // Expired sessions are deleted in the background (safe with several processes).
     let cleanup = tower_sessions_sqlx_store::PostgresStore::new(state.pool.clone());
     tokio::spawn(cleanup.continuously_delete_expired(tokio::time::Duration::from_secs(600)));

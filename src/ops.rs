@@ -10,6 +10,17 @@ use crate::state::AppState;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Applies pending migrations and writes the configured catalogue (sections, sectors, special lists).
+pub async fn prepare_database(pool: &sqlx::PgPool, config: &crate::config::Config) -> Result<(), String> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .map_err(|e| format!("migrations failed: {e}"))?;
+    crate::members::service::sync_catalogue(pool, &config.albo)
+        .await
+        .map_err(|e| format!("cannot write the Albo catalogue (setting `albo`): {e:?}"))
+}
+
 /// `GET /healthz`: the process is up.
 pub async fn healthz() -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "ok\n").into_response()

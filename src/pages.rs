@@ -19,21 +19,6 @@ pub async fn home(ctx: Ctx) -> AppResult<HomePage> {
 }
 
 #[derive(Template, WebTemplate)]
-#[template(path = "portale/index.html")]
-pub struct PortalHome {
-    pub layout: Layout,
-    pub display_name: String,
-}
-
-pub async fn portal_home(ctx: Ctx) -> AppResult<PortalHome> {
-    let user = ctx.require_user()?;
-    Ok(PortalHome {
-        display_name: user.display_name.clone(),
-        layout: ctx.layout("Area iscritti").await?,
-    })
-}
-
-#[derive(Template, WebTemplate)]
 #[template(path = "backoffice/index.html")]
 pub struct BackofficeHome {
     pub layout: Layout,

@@ -15,7 +15,7 @@ use axum::routing::MethodRouter;
 use crate::auth::{CurrentUser, Decision, Permission, Principal};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::{api, audit, auth, ops, pages, web};
+use crate::{api, audit, auth, members, ops, pages, web};
 
 /// One registered route: method (lower case, as in `axum::routing`), path pattern and permission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,13 +70,23 @@ routes! {
     post "/account/totp/reset"      Authenticated => auth::handlers::totp_reset;
     post "/account/recovery-codes"  Authenticated => auth::handlers::recovery_regenerate;
 
+    // Public Albo.
+    get  "/albo"                    Public        => members::handlers::albo;
+    get  "/albo/{numero}"           Public        => members::handlers::albo_member;
+
     // Member portal.
-    get  "/portale"                 Portal        => pages::portal_home;
+    get  "/portale"                 Portal        => members::handlers::portal;
+    post "/portale/consensi"        Portal        => members::handlers::set_consents;
+    post "/portale/sede-lavoro"     Portal        => members::handlers::set_workplace;
 
     // Back office.
     get  "/backoffice"              Backoffice    => pages::backoffice_home;
     get  "/backoffice/audit"        AuditRead     => audit::handlers::audit_page;
     get  "/backoffice/utenti"       UsersManage   => auth::handlers::users_page;
+    get  "/backoffice/iscritti"     MembersRead   => members::handlers::list;
+    get  "/backoffice/iscritti/export.csv" MembersWrite => members::handlers::export_csv;
+    get  "/backoffice/iscritti/{id}" MembersRead  => members::handlers::sheet;
+    post "/backoffice/iscritti/{id}/stato" MembersWrite => members::handlers::change_status;
 
     // JSON API.
     get  "/api/v1"                  Public        => api::index;

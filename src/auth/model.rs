@@ -92,6 +92,10 @@ pub enum Permission {
     AuditRead,
     /// List and manage accounts and roles.
     UsersManage,
+    /// Search the register and see member sheets (every view is audited).
+    MembersRead,
+    /// Register members and their status changes; export lists.
+    MembersWrite,
 }
 
 impl Permission {
@@ -108,11 +112,34 @@ impl Permission {
 pub const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
     (Role::Member, &[Permission::Portal]),
     (Role::Applicant, &[Permission::Portal]),
-    (Role::Secretariat, &[Permission::Backoffice]),
-    (Role::Treasurer, &[Permission::Backoffice]),
-    (Role::President, &[Permission::Backoffice]),
-    (Role::Councillor, &[Permission::Backoffice]),
-    (Role::Auditor, &[Permission::Backoffice, Permission::AuditRead]),
+    (
+        Role::Secretariat,
+        &[
+            Permission::Backoffice,
+            Permission::MembersRead,
+            Permission::MembersWrite,
+        ],
+    ),
+    (
+        Role::Treasurer,
+        &[Permission::Backoffice, Permission::MembersRead],
+    ),
+    (
+        Role::President,
+        &[Permission::Backoffice, Permission::MembersRead],
+    ),
+    (
+        Role::Councillor,
+        &[Permission::Backoffice, Permission::MembersRead],
+    ),
+    (
+        Role::Auditor,
+        &[
+            Permission::Backoffice,
+            Permission::AuditRead,
+            Permission::MembersRead,
+        ],
+    ),
     (Role::VideoOfficer, &[Permission::Backoffice]),
     (Role::VideoManager, &[Permission::Backoffice]),
     (

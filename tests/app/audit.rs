@@ -8,7 +8,7 @@ use crate::helpers::{PASSWORD, TestApp};
 
 #[sqlx::test]
 async fn logins_and_account_changes_are_chained_and_verified(pool: PgPool) {
-    let mut app = TestApp::new(pool.clone());
+    let mut app = TestApp::new(pool.clone()).await;
     app.create_user("mario@example.org", &[Role::Member], false).await;
     app.login("mario@example.org", PASSWORD, None).await;
     let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log ORDER BY seq")
@@ -59,7 +59,7 @@ async fn the_database_refuses_update_delete_truncate_and_forks(pool: PgPool) {
 
 #[sqlx::test]
 async fn tampering_behind_the_triggers_is_detected_and_named(pool: PgPool) {
-    let app = TestApp::new(pool.clone());
+    let app = TestApp::new(pool.clone()).await;
     for i in 0..4 {
         app.create_user(&format!("u{i}@example.org"), &[Role::Member], false)
             .await;

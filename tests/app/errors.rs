@@ -11,7 +11,7 @@ use crate::helpers::{PASSWORD, TestApp, test_config};
 
 #[sqlx::test]
 async fn unknown_route_is_a_404_page_in_the_layout_and_json_under_api(pool: PgPool) {
-    let mut app = TestApp::new(pool);
+    let mut app = TestApp::new(pool).await;
     let r = app.get("/non-esiste").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.texts("h1"), vec!["Pagina non trovata"]);
@@ -24,7 +24,7 @@ async fn unknown_route_is_a_404_page_in_the_layout_and_json_under_api(pool: PgPo
 
 #[sqlx::test]
 async fn oversized_body_is_413(pool: PgPool) {
-    let mut app = TestApp::new(pool);
+    let mut app = TestApp::new(pool).await;
     app.get("/login").await;
     let big = format!("email=a%40b.it&password={}", "x".repeat(3 * 1024 * 1024));
     let req = app
@@ -39,7 +39,7 @@ async fn oversized_body_is_413(pool: PgPool) {
 
 #[sqlx::test]
 async fn malformed_forms_get_clear_pages(pool: PgPool) {
-    let mut app = TestApp::new(pool);
+    let mut app = TestApp::new(pool).await;
     app.get("/login").await;
     let token = app.csrf.clone().unwrap();
     // Wrong content type.
@@ -67,7 +67,7 @@ async fn malformed_forms_get_clear_pages(pool: PgPool) {
 
 #[sqlx::test]
 async fn missing_or_wrong_csrf_token_is_403_with_a_message(pool: PgPool) {
-    let mut app = TestApp::new(pool);
+    let mut app = TestApp::new(pool).await;
     app.create_user("mario@example.org", &[Role::Member], false).await;
     app.get("/login").await;
     let r = app
@@ -121,7 +121,8 @@ async fn a_panic_answers_a_generic_500_and_the_app_keeps_serving(pool: PgPool) {
         test_config(&[]),
         std::sync::Arc::new(ordo::mail::LogMailer),
         |b| b.route(spec, get(boom)),
-    );
+    )
+    .await;
     let r = app.get("/test/panic").await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(r.texts("h1"), vec!["Errore interno"]);
@@ -161,7 +162,7 @@ async fn cr_lf_in_input_cannot_forge_a_log_line(pool: PgPool) {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    let mut app = TestApp::new(pool);
+    let mut app = TestApp::new(pool).await;
     app.get("/login").await;
     let evil = "x@example.org\r\n2026-11-22T00:00:00Z  INFO FORGED: admin logged in\n";
     let r = app

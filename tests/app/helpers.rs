@@ -79,16 +79,19 @@ pub fn start_time() -> time::OffsetDateTime {
 }
 
 impl TestApp {
-    pub fn new(pool: PgPool) -> TestApp {
-        Self::with(pool, test_config(&[]), Arc::new(LogMailer), |b| b)
+    pub async fn new(pool: PgPool) -> TestApp {
+        Self::with(pool, test_config(&[]), Arc::new(LogMailer), |b| b).await
     }
 
-    pub fn with(
+    pub async fn with(
         pool: PgPool,
         config: Config,
         mailer: Arc<dyn Mailer>,
         customise: impl FnOnce(ordo::AppBuilder) -> ordo::AppBuilder,
     ) -> TestApp {
+        ordo::members::service::sync_catalogue(&pool, &config.albo)
+            .await
+            .expect("catalogue");
         let clock = Arc::new(ManualClock::new(start_time()));
         let state = AppState::new(pool, config, clock.clone(), mailer);
         let router = customise(ordo::AppBuilder::new(state.clone())).build();

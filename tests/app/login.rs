@@ -8,7 +8,7 @@ use crate::helpers::{PASSWORD, TestApp};
 
 #[sqlx::test]
 async fn member_without_totp_logs_in_with_password_and_reaches_the_portal_only(pool: PgPool) {
-    let mut app = TestApp::new(pool);
+    let mut app = TestApp::new(pool).await;
     app.create_user("mario@example.org", &[Role::Member], false).await;
     let r = app.login("Mario@Example.org ", PASSWORD, None).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -19,7 +19,7 @@ async fn member_without_totp_logs_in_with_password_and_reaches_the_portal_only(p
 
 #[sqlx::test]
 async fn staff_login_needs_the_totp_code_and_a_code_works_once(pool: PgPool) {
-    let mut app = TestApp::new(pool);
+    let mut app = TestApp::new(pool).await;
     let secret = app
         .create_user("laura@example.org", &[Role::Secretariat], true)
         .await
@@ -66,7 +66,7 @@ async fn staff_login_needs_the_totp_code_and_a_code_works_once(pool: PgPool) {
 
 #[sqlx::test]
 async fn a_recovery_code_replaces_the_totp_code_once(pool: PgPool) {
-    let mut app = TestApp::new(pool);
+    let mut app = TestApp::new(pool).await;
     app.create_user("anna@example.org", &[Role::President], false)
         .await;
     // Enrol TOTP through the pages to get the recovery codes.
@@ -112,7 +112,7 @@ async fn a_recovery_code_replaces_the_totp_code_once(pool: PgPool) {
 
 #[sqlx::test]
 async fn staff_without_totp_cannot_reach_the_back_office(pool: PgPool) {
-    let mut app = TestApp::new(pool);
+    let mut app = TestApp::new(pool).await;
     app.create_user("paolo@example.org", &[Role::Treasurer], false)
         .await;
     app.login("paolo@example.org", PASSWORD, None).await;
@@ -124,7 +124,7 @@ async fn staff_without_totp_cannot_reach_the_back_office(pool: PgPool) {
 
 #[sqlx::test]
 async fn wrong_password_twenty_times_is_throttled_with_429(pool: PgPool) {
-    let mut app = TestApp::new(pool);
+    let mut app = TestApp::new(pool).await;
     app.create_user("luca@example.org", &[Role::Member], false).await;
     app.get("/login").await;
     let mut statuses = vec![];
@@ -167,7 +167,7 @@ async fn wrong_password_twenty_times_is_throttled_with_429(pool: PgPool) {
 
 #[sqlx::test]
 async fn login_does_not_reveal_whether_an_account_exists(pool: PgPool) {
-    let mut app = TestApp::new(pool);
+    let mut app = TestApp::new(pool).await;
     app.create_user("sara@example.org", &[Role::Member], false).await;
     app.get("/login").await;
     let mut timings = [vec![], vec![]];
@@ -197,7 +197,7 @@ async fn login_does_not_reveal_whether_an_account_exists(pool: PgPool) {
 
 #[sqlx::test]
 async fn passwords_from_8_to_256_characters_with_no_composition_rules(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     for (i, pw) in [
         "abcdefgh".to_string(),
         "a".repeat(64),
@@ -252,7 +252,7 @@ async fn passwords_from_8_to_256_characters_with_no_composition_rules(pool: PgPo
 
 #[sqlx::test]
 async fn demo_accounts_log_in_and_reach_only_what_their_role_allows(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     let accounts = ordo::demo::seed(&app.state).await.unwrap();
     assert_eq!(accounts.len(), Role::ALL.len());
     // Idempotent: a second run creates nothing.

@@ -50,7 +50,7 @@ async fn password_reset_by_email_link_sets_a_new_password_once(pool: PgPool) {
         ("ORDO_SMTP_TLS", "none"),
     ]);
     let mailer = ordo::mail::from_config(&config.smtp).unwrap();
-    let mut app = TestApp::with(pool, config, mailer, |b| b);
+    let mut app = TestApp::with(pool, config, mailer, |b| b).await;
     // A unique address per run: the Maildir is shared by all tests.
     let email = format!("reset-{}@example.org", uuid::Uuid::new_v4().simple());
     app.create_user(&email, &[Role::Member], false).await;

@@ -8,6 +8,7 @@ mod cli;
 mod errors;
 mod login;
 mod mail;
+mod members;
 mod ops;
 mod routes;
 mod session;

@@ -7,7 +7,7 @@ use crate::helpers::TestApp;
 
 #[sqlx::test]
 async fn healthz_readyz_and_metrics(pool: PgPool) {
-    let mut app = TestApp::new(pool.clone());
+    let mut app = TestApp::new(pool.clone()).await;
     assert_eq!(app.get("/healthz").await.body, "ok\n");
     let r = app.get("/readyz").await;
     assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "ready\n"));
@@ -40,7 +40,7 @@ async fn healthz_readyz_and_metrics(pool: PgPool) {
 
 #[sqlx::test]
 async fn security_headers_on_every_response(pool: PgPool) {
-    let mut app = TestApp::new(pool);
+    let mut app = TestApp::new(pool).await;
     for path in ["/", "/login", "/non-esiste", "/healthz"] {
         let r = app.get(path).await;
         let csp = r.headers["content-security-policy"].to_str().unwrap();
@@ -57,7 +57,7 @@ async fn security_headers_on_every_response(pool: PgPool) {
 
 #[sqlx::test]
 async fn pages_have_no_inline_script_or_style(pool: PgPool) {
-    let mut app = TestApp::new(pool);
+    let mut app = TestApp::new(pool).await;
     for path in ["/", "/login", "/password/dimenticata", "/non-esiste"] {
         let r = app.get(path).await;
         assert!(!r.has("script:not([src])"), "{path}: inline script");
@@ -72,7 +72,7 @@ async fn pages_have_no_inline_script_or_style(pool: PgPool) {
 
 #[sqlx::test]
 async fn static_assets_are_versioned_and_cached_for_a_year(pool: PgPool) {
-    let mut app = TestApp::new(pool);
+    let mut app = TestApp::new(pool).await;
     let home = app.get("/").await;
     let css = home
         .doc()

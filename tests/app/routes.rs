@@ -52,7 +52,7 @@ fn denied(r: &TestResponse) -> bool {
 
 #[sqlx::test]
 async fn every_route_with_every_role_matches_the_permission_table(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     // Principals: anonymous, then one account per role (staff with TOTP active).
     let mut principals: Vec<(String, Principal, TestApp)> =
         vec![("anonymous".into(), Principal::anonymous(), app.fresh_browser())];
@@ -108,7 +108,8 @@ async fn a_route_outside_the_table_is_refused_for_everyone(pool: PgPool) {
         crate::helpers::test_config(&[]),
         std::sync::Arc::new(ordo::mail::LogMailer),
         |b| b.unchecked(unchecked),
-    );
+    )
+    .await;
     let secret = app.create_user("admin@walk.example", &[Role::Admin], true).await;
     let r = app.get("/segreto").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -194,7 +195,7 @@ fn the_table_has_no_duplicates_and_covers_the_contract_paths() {
 
 #[sqlx::test]
 async fn anonymous_api_gets_json_401_and_pages_redirect_to_login(pool: PgPool) {
-    let mut app = TestApp::new(pool);
+    let mut app = TestApp::new(pool).await;
     let r = app.get("/api/v1/me").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();

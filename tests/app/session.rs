@@ -13,7 +13,8 @@ async fn https_cookie_is_host_prefixed_secure_httponly_lax(pool: PgPool) {
         test_config(&[("ORDO_BASE_URL", "https://albo.example.org")]),
         std::sync::Arc::new(ordo::mail::LogMailer),
         |b| b,
-    );
+    )
+    .await;
     let r = app.get("/login").await;
     let cookie = r
         .set_cookies()
@@ -33,7 +34,7 @@ async fn https_cookie_is_host_prefixed_secure_httponly_lax(pool: PgPool) {
 
 #[sqlx::test]
 async fn plain_http_dev_mode_drops_prefix_and_secure(pool: PgPool) {
-    let mut app = TestApp::new(pool);
+    let mut app = TestApp::new(pool).await;
     let r = app.get("/login").await;
     let cookie = r
         .set_cookies()
@@ -48,7 +49,7 @@ async fn plain_http_dev_mode_drops_prefix_and_secure(pool: PgPool) {
 
 #[sqlx::test]
 async fn login_renews_the_session_id_and_logout_kills_the_old_cookie(pool: PgPool) {
-    let mut app = TestApp::new(pool);
+    let mut app = TestApp::new(pool).await;
     app.create_user("mario@example.org", &[Role::Member], false).await;
     app.get("/login").await;
     let before = app
@@ -79,7 +80,7 @@ async fn login_renews_the_session_id_and_logout_kills_the_old_cookie(pool: PgPoo
 
 #[sqlx::test]
 async fn idle_timeout_and_absolute_lifetime_end_the_session_server_side(pool: PgPool) {
-    let mut app = TestApp::new(pool.clone());
+    let mut app = TestApp::new(pool.clone()).await;
     app.create_user("mario@example.org", &[Role::Member], false).await;
     app.login("mario@example.org", PASSWORD, None).await;
     assert_eq!(app.get("/portale").await.status, StatusCode::OK);
@@ -102,7 +103,7 @@ async fn idle_timeout_and_absolute_lifetime_end_the_session_server_side(pool: Pg
 
 #[sqlx::test]
 async fn changing_the_password_asks_for_it_and_ends_other_sessions(pool: PgPool) {
-    let mut a = TestApp::new(pool);
+    let mut a = TestApp::new(pool).await;
     a.create_user("mario@example.org", &[Role::Member], false).await;
     a.login("mario@example.org", PASSWORD, None).await;
     let mut b = a.fresh_browser();
@@ -162,7 +163,7 @@ async fn changing_the_password_asks_for_it_and_ends_other_sessions(pool: PgPool)
 
 #[sqlx::test]
 async fn changing_email_or_totp_asks_for_the_password(pool: PgPool) {
-    let mut app = TestApp::new(pool.clone());
+    let mut app = TestApp::new(pool.clone()).await;
     let secret = app
         .create_user("laura@example.org", &[Role::Secretariat], true)
         .await;

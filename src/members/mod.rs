@@ -1,0 +1,12 @@
+//! The register of members (Albo): members, their status history, the public Albo, the back office
+//! and the member portal.
+
+pub mod cf;
+pub mod demo_people;
+pub mod handlers;
+pub mod model;
+mod repo;
+pub mod service;
+mod views;
+
+pub use repo::{ListRow, MemberData, MemberRow};

@@ -1,0 +1,610 @@
+//! Member domain rules: the status lifecycle, search-key normalisation, input parsing. Pure.
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use crate::error::FieldError;
+
+/// A member's status in the register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Applicant,
+    Active,
+    Suspended,
+    Cancelled,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [
+        Status::Applicant,
+        Status::Active,
+        Status::Suspended,
+        Status::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Applicant => "applicant",
+            Status::Active => "active",
+            Status::Suspended => "suspended",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Applicant => "Richiedente",
+            Status::Active => "Iscritto",
+            Status::Suspended => "Sospeso",
+            Status::Cancelled => "Cancellato",
+        }
+    }
+
+    /// Whether the member appears in the public Albo.
+    pub fn is_public(self) -> bool {
+        matches!(self, Status::Active | Status::Suspended)
+    }
+}
+
+/// Why a member is cancelled from the register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancellationReason {
+    Resignation,
+    TransferOut,
+    Death,
+    Arrears,
+    Disciplinary,
+}
+
+impl CancellationReason {
+    pub const ALL: [CancellationReason; 5] = [
+        CancellationReason::Resignation,
+        CancellationReason::TransferOut,
+        CancellationReason::Death,
+        CancellationReason::Arrears,
+        CancellationReason::Disciplinary,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CancellationReason::Resignation => "resignation",
+            CancellationReason::TransferOut => "transfer_out",
+            CancellationReason::Death => "death",
+            CancellationReason::Arrears => "arrears",
+            CancellationReason::Disciplinary => "disciplinary",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CancellationReason::Resignation => "Dimissioni",
+            CancellationReason::TransferOut => "Trasferimento ad altro Ordine",
+            CancellationReason::Death => "Decesso",
+            CancellationReason::Arrears => "Morosità",
+            CancellationReason::Disciplinary => "Provvedimento disciplinare",
+        }
+    }
+}
+
+/// A change of status, as recorded in `member_status_events`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// Application submitted: the person enters the register as applicant.
+    Application,
+    /// Registration decided by the council: applicant → active, registration number given.
+    Registration,
+    /// Suspension (from/to dates): active → suspended.
+    Suspension,
+    /// End of a suspension: suspended → active.
+    Reinstatement,
+    /// Cancellation with a reason: active or suspended → cancelled.
+    Cancellation,
+    /// Arrival from another order: enters directly as active, with a new registration number.
+    TransferIn,
+    /// Departure to another order: active or suspended → cancelled (reason: transfer out).
+    TransferOut,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 7] = [
+        EventKind::Application,
+        EventKind::Registration,
+        EventKind::Suspension,
+        EventKind::Reinstatement,
+        EventKind::Cancellation,
+        EventKind::TransferIn,
+        EventKind::TransferOut,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Application => "application",
+            EventKind::Registration => "registration",
+            EventKind::Suspension => "suspension",
+            EventKind::Reinstatement => "reinstatement",
+            EventKind::Cancellation => "cancellation",
+            EventKind::TransferIn => "transfer_in",
+            EventKind::TransferOut => "transfer_out",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            EventKind::Application => "Domanda di iscrizione",
+            EventKind::Registration => "Iscrizione all'Albo",
+            EventKind::Suspension => "Sospensione",
+            EventKind::Reinstatement => "Revoca della sospensione",
+            EventKind::Cancellation => "Cancellazione",
+            EventKind::TransferIn => "Iscrizione per trasferimento da altro Ordine",
+            EventKind::TransferOut => "Trasferimento ad altro Ordine",
+        }
+    }
+
+    /// Whether the event needs a council resolution (delibera) reference.
+    pub fn needs_resolution(self) -> bool {
+        !matches!(self, EventKind::Application)
+    }
+
+    /// Whether the event gives a registration number.
+    pub fn gives_registration_number(self) -> bool {
+        matches!(self, EventKind::Registration | EventKind::TransferIn)
+    }
+}
+
+/// The lifecycle: which event may follow which status, and the status after it.
+/// `None` as current status means "not in the register yet".
+pub fn transition(current: Option<Status>, kind: EventKind) -> Result<Status, String> {
+    use EventKind as E;
+    use Status as S;
+    let next = match (current, kind) {
+        (None, E::Application) => Some(S::Applicant),
+        (None, E::TransferIn) => Some(S::Active),
+        (Some(S::Applicant), E::Registration) => Some(S::Active),
+        (Some(S::Active), E::Suspension) => Some(S::Suspended),
+        (Some(S::Suspended), E::Reinstatement) => Some(S::Active),
+        (Some(S::Active | S::Suspended), E::Cancellation) => Some(S::Cancelled),
+        (Some(S::Active | S::Suspended), E::TransferOut) => Some(S::Cancelled),
+        _ => None,
+    };
+    next.ok_or_else(|| {
+        let from = current.map(|s| s.label()).unwrap_or("non ancora nell'Albo");
+        format!(
+            "Operazione non consentita: «{}» non è possibile per chi è nello stato «{from}».",
+            kind.label()
+        )
+    })
+}
+
+/// A status change as entered by the secretariat, checked before it is recorded.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub kind: EventKind,
+    pub effective_date: Date,
+    pub until_date: Option<Date>,
+    pub reason: String,
+    pub resolution_number: String,
+    pub resolution_date: Option<Date>,
+    pub protocol_number: String,
+    pub note: String,
+}
+
+impl StatusChange {
+    /// Field-level checks (the lifecycle is checked against the current status separately).
+    pub fn validate(&self, today: Date) -> Vec<FieldError> {
+        let mut errors = vec![];
+        if self.kind.needs_resolution() {
+            if self.resolution_number.trim().is_empty() {
+                errors.push(FieldError::new(
+                    "resolution_number",
+                    "Indica il numero della delibera del Consiglio.",
+                ));
+            }
+            match self.resolution_date {
+                None => errors.push(FieldError::new(
+                    "resolution_date",
+                    "Indica la data della delibera del Consiglio.",
+                )),
+                Some(d) if d > today => errors.push(FieldError::new(
+                    "resolution_date",
+                    "La data della delibera non può essere futura.",
+                )),
+                Some(d) if d > self.effective_date && self.kind != EventKind::Suspension => {
+                    errors.push(FieldError::new(
+                        "resolution_date",
+                        "La delibera non può essere successiva alla data di decorrenza.",
+                    ))
+                }
+                _ => {}
+            }
+        }
+        if self.kind == EventKind::Suspension {
+            match self.until_date {
+                Some(u) if u < self.effective_date => errors.push(FieldError::new(
+                    "until_date",
+                    "La fine della sospensione non può precedere l'inizio.",
+                )),
+                _ => {}
+            }
+            if self.reason.trim().is_empty() {
+                errors.push(FieldError::new("reason", "Indica il motivo della sospensione."));
+            }
+        }
+        if self.kind == EventKind::Cancellation && CancellationReason::parse(&self.reason).is_none() {
+            errors.push(FieldError::new("reason", "Scegli il motivo della cancellazione."));
+        }
+        errors
+    }
+}
+
+/// Lower case, accents and punctuation removed, single spaces: "D'Àngelo  Nicolò" → "dangelo nicolo".
+pub fn search_key(text: &str) -> String {
+    let plain = deunicode::deunicode(text).to_lowercase();
+    let mut out = String::with_capacity(plain.len());
+    let mut space = false;
+    for c in plain.chars() {
+        if c.is_ascii_alphanumeric() {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push(c);
+        } else if c.is_whitespace() || c == '-' {
+            space = true;
+        }
+        // apostrophes and other punctuation vanish: "d'angelo" → "dangelo"
+    }
+    out
+}
+
+/// An optional date field of a form: empty is `None`; a malformed one adds a field error.
+pub fn optional_date(field: &'static str, raw: &str, errors: &mut Vec<FieldError>) -> Option<Date> {
+    if raw.trim().is_empty() {
+        return None;
+    }
+    let parsed = parse_date(raw);
+    if parsed.is_none() {
+        errors.push(FieldError::new(
+            field,
+            "Data non valida: usa il formato gg/mm/aaaa.",
+        ));
+    }
+    parsed
+}
+
+/// Parses `gg/mm/aaaa` or `aaaa-mm-gg`.
+pub fn parse_date(raw: &str) -> Option<Date> {
+    let s = raw.trim();
+    let fmt_it = time::macros::format_description!("[day]/[month]/[year]");
+    let fmt_iso = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(s, fmt_it).or_else(|_| Date::parse(s, fmt_iso)).ok()
+}
+
+/// Optional fields: shown in the public Albo only with the member's consent (SPEC §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionalField {
+    Email,
+    Phone,
+    Address,
+    Specialisations,
+    Photo,
+}
+
+impl OptionalField {
+    pub const ALL: [OptionalField; 5] = [
+        OptionalField::Email,
+        OptionalField::Phone,
+        OptionalField::Address,
+        OptionalField::Specialisations,
+        OptionalField::Photo,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OptionalField::Email => "email",
+            OptionalField::Phone => "phone",
+            OptionalField::Address => "address",
+            OptionalField::Specialisations => "specialisations",
+            OptionalField::Photo => "photo",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            OptionalField::Email => "Indirizzo e-mail",
+            OptionalField::Phone => "Telefono",
+            OptionalField::Address => "Indirizzo di residenza",
+            OptionalField::Specialisations => "Specializzazioni",
+            OptionalField::Photo => "Fotografia",
+        }
+    }
+}
+
+/// What the public Albo shows of a member: each field is `Some` only if the law makes it public
+/// (configured list) or the member consented to it. Nothing else leaves the server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PublicView {
+    pub registration_number: Option<String>,
+    pub registration_date: Option<String>,
+    pub surname: Option<String>,
+    pub name: Option<String>,
+    pub birth_date: Option<String>,
+    pub section: Option<String>,
+    pub sectors: Option<String>,
+    pub special_lists: Option<String>,
+    pub domicile: Option<String>,
+    pub pec: Option<String>,
+    pub status: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub specialisations: Option<String>,
+}
+
+/// The facts a public view is built from.
+pub struct PublicFacts<'a> {
+    pub registration_number: Option<i32>,
+    pub registration_date: Option<Date>,
+    pub surname: &'a str,
+    pub name: &'a str,
+    pub birth_date: Date,
+    pub section_name: &'a str,
+    pub sector_names: Vec<&'a str>,
+    pub special_list_names: Vec<&'a str>,
+    pub domicile: String,
+    pub pec: &'a str,
+    pub status: Status,
+    pub email: &'a str,
+    pub phone: &'a str,
+    pub address: String,
+    pub specialisations: &'a str,
+    pub consents: &'a [String],
+}
+
+fn non_empty(s: impl Into<String>) -> Option<String> {
+    let s = s.into();
+    (!s.trim().is_empty()).then_some(s)
+}
+
+pub fn italian_date(d: Date) -> String {
+    format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
+}
+
+pub fn public_view(f: &PublicFacts<'_>, public_fields: &[String]) -> PublicView {
+    let public = |name: &str| public_fields.iter().any(|p| p == name);
+    let consented = |field: OptionalField| f.consents.iter().any(|c| c == field.as_str());
+    PublicView {
+        registration_number: public("registration_number")
+            .then(|| f.registration_number.map(|n| n.to_string()))
+            .flatten(),
+        registration_date: public("registration_date")
+            .then(|| f.registration_date.map(italian_date))
+            .flatten(),
+        surname: public("surname").then(|| f.surname.to_string()),
+        name: public("name").then(|| f.name.to_string()),
+        birth_date: public("birth_date").then(|| italian_date(f.birth_date)),
+        section: public("section").then(|| f.section_name.to_string()),
+        sectors: public("sectors")
+            .then(|| non_empty(f.sector_names.join(", ")))
+            .flatten(),
+        special_lists: public("special_lists")
+            .then(|| non_empty(f.special_list_names.join("; ")))
+            .flatten(),
+        domicile: public("domicile")
+            .then(|| non_empty(f.domicile.clone()))
+            .flatten(),
+        pec: public("pec").then(|| non_empty(f.pec)).flatten(),
+        status: public("status").then(|| f.status.label().to_string()),
+        email: consented(OptionalField::Email)
+            .then(|| non_empty(f.email))
+            .flatten(),
+        phone: consented(OptionalField::Phone)
+            .then(|| non_empty(f.phone))
+            .flatten(),
+        address: consented(OptionalField::Address)
+            .then(|| non_empty(f.address.clone()))
+            .flatten(),
+        specialisations: consented(OptionalField::Specialisations)
+            .then(|| non_empty(f.specialisations))
+            .flatten(),
+    }
+}
+
+/// "Via Roma 1, 34100 Trieste (TS)".
+pub fn format_address(street: &str, cap: &str, municipality: &str, province: &str) -> String {
+    let mut place = [cap.trim(), municipality.trim()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !province.trim().is_empty() && !place.is_empty() {
+        place = format!("{place} ({})", province.trim());
+    }
+    [street.trim(), place.as_str()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn every_transition_allowed_and_refused() {
+        use EventKind as E;
+        use Status as S;
+        let allowed = [
+            (None, E::Application, S::Applicant),
+            (None, E::TransferIn, S::Active),
+            (Some(S::Applicant), E::Registration, S::Active),
+            (Some(S::Active), E::Suspension, S::Suspended),
+            (Some(S::Suspended), E::Reinstatement, S::Active),
+            (Some(S::Active), E::Cancellation, S::Cancelled),
+            (Some(S::Suspended), E::Cancellation, S::Cancelled),
+            (Some(S::Active), E::TransferOut, S::Cancelled),
+            (Some(S::Suspended), E::TransferOut, S::Cancelled),
+        ];
+        let mut states: Vec<Option<Status>> = vec![None];
+        states.extend(Status::ALL.map(Some));
+        for from in &states {
+            for kind in EventKind::ALL {
+                let expected = allowed
+                    .iter()
+                    .find(|(f, k, _)| f == from && *k == kind)
+                    .map(|(_, _, to)| *to);
+                match (transition(*from, kind), expected) {
+                    (Ok(to), Some(e)) => assert_eq!(to, e, "{from:?} + {kind:?}"),
+                    (Err(msg), None) => assert!(msg.contains(kind.label()), "{msg}"),
+                    (got, want) => panic!("{from:?} + {kind:?}: got {got:?}, expected {want:?}"),
+                }
+            }
+        }
+        // A cancelled member is final; history is never rewritten.
+        for kind in EventKind::ALL {
+            assert!(transition(Some(Status::Cancelled), kind).is_err());
+        }
+    }
+
+    fn change(kind: EventKind) -> StatusChange {
+        StatusChange {
+            kind,
+            effective_date: date!(2026 - 11 - 01),
+            until_date: None,
+            reason: String::new(),
+            resolution_number: "12/2026".into(),
+            resolution_date: Some(date!(2026 - 10 - 28)),
+            protocol_number: String::new(),
+            note: String::new(),
+        }
+    }
+
+    #[test]
+    fn status_change_fields() {
+        let today = date!(2026 - 11 - 22);
+        assert!(change(EventKind::Registration).validate(today).is_empty());
+        let mut c = change(EventKind::Registration);
+        c.resolution_number.clear();
+        c.resolution_date = None;
+        let fields: Vec<_> = c.validate(today).iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["resolution_number", "resolution_date"]);
+        let mut c = change(EventKind::Registration);
+        c.resolution_date = Some(date!(2026 - 12 - 01));
+        assert_eq!(c.validate(today)[0].field, "resolution_date");
+        let mut c = change(EventKind::Suspension);
+        c.until_date = Some(date!(2026 - 10 - 01));
+        let fields: Vec<_> = c.validate(today).iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["until_date", "reason"]);
+        let mut c = change(EventKind::Cancellation);
+        assert_eq!(c.validate(today)[0].field, "reason");
+        c.reason = "death".into();
+        assert!(c.validate(today).is_empty());
+        let mut c = change(EventKind::Application);
+        c.resolution_number.clear();
+        c.resolution_date = None;
+        assert!(c.validate(today).is_empty(), "an application needs no resolution");
+    }
+
+    #[test]
+    fn search_keys() {
+        assert_eq!(search_key("D'Àngelo  Nicolò"), "dangelo nicolo");
+        assert_eq!(search_key(" ROSSI-Bianchi "), "rossi bianchi");
+        assert_eq!(search_key("Dell'Acqua"), "dellacqua");
+        assert_eq!(search_key("Ça Ña"), "ca na");
+    }
+
+    fn facts(consents: &[String]) -> PublicFacts<'_> {
+        PublicFacts {
+            registration_number: Some(1234),
+            registration_date: Some(date!(2010 - 05 - 03)),
+            surname: "Rossi",
+            name: "Mario",
+            birth_date: date!(1980 - 01 - 02),
+            section_name: "Sezione A",
+            sector_names: vec!["Civile e ambientale"],
+            special_list_names: vec![],
+            domicile: "Via Roma 1, 34100 Trieste (TS)".into(),
+            pec: "mario.rossi@ingpec.eu",
+            status: Status::Active,
+            email: "mario@esempio.it",
+            phone: "+39 333 1234567",
+            address: "Via Verdi 2, 34100 Trieste (TS)".into(),
+            specialisations: "Strutture",
+            consents,
+        }
+    }
+
+    #[test]
+    fn optional_fields_only_with_consent() {
+        let public: Vec<String> = [
+            "surname",
+            "name",
+            "registration_number",
+            "registration_date",
+            "section",
+            "sectors",
+            "domicile",
+            "pec",
+            "status",
+        ]
+        .map(String::from)
+        .to_vec();
+        let none = public_view(&facts(&[]), &public);
+        assert_eq!(none.surname.as_deref(), Some("Rossi"));
+        assert_eq!(none.registration_date.as_deref(), Some("03/05/2010"));
+        assert_eq!(
+            (none.email, none.phone, none.address, none.specialisations),
+            (None, None, None, None)
+        );
+        assert_eq!(none.birth_date, None, "not in the public list");
+        let consents = vec!["email".to_string(), "specialisations".to_string()];
+        let some = public_view(&facts(&consents), &public);
+        assert_eq!(some.email.as_deref(), Some("mario@esempio.it"));
+        assert_eq!(some.specialisations.as_deref(), Some("Strutture"));
+        assert_eq!(some.phone, None);
+        // The configured list decides even for legal fields.
+        let fewer = public_view(&facts(&[]), &["surname".to_string()]);
+        assert_eq!(fewer.pec, None);
+        assert_eq!(fewer.name, None);
+    }
+
+    #[test]
+    fn addresses() {
+        assert_eq!(
+            format_address("Via Roma 1", "34100", "Trieste", "TS"),
+            "Via Roma 1, 34100 Trieste (TS)"
+        );
+        assert_eq!(format_address("", "", "Trieste", ""), "Trieste");
+        assert_eq!(format_address("", "", "", ""), "");
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date("05/03/1980"), Some(date!(1980 - 03 - 05)));
+        assert_eq!(parse_date("1980-03-05"), Some(date!(1980 - 03 - 05)));
+        assert_eq!(parse_date("31/02/1980"), None);
+        assert_eq!(parse_date("ieri"), None);
+    }
+}

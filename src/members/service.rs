@@ -1,0 +1,617 @@
+//! Services of the register. Every write is one transaction with its audit entry.
+
+use serde_json::json;
+use sqlx::PgConnection;
+use time::{Date, OffsetDateTime};
+
+use super::cf::{CodiceFiscale, Declared, Sex};
+use super::model::{
+    self, EventKind, OptionalField, PublicFacts, PublicView, Status, StatusChange, format_address, search_key,
+};
+use super::repo::{self, ConsentRow, EventRow, ListRow, MemberData, MemberRow, SearchFilter};
+use crate::audit::{self, Actor};
+use crate::auth::CurrentUser;
+use crate::config::AlboConfig;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::state::AppState;
+
+pub use repo::SearchFilter as Filter;
+
+/// Writes the configured sections, sectors and special lists into their tables.
+pub async fn sync_catalogue(pool: &sqlx::PgPool, albo: &AlboConfig) -> AppResult<()> {
+    let mut tx = pool.begin().await?;
+    repo::sync_catalogue(&mut tx, albo).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn name_in<'a>(list: &'a [crate::config::CodeName], code: &'a str) -> &'a str {
+    list.iter()
+        .find(|s| s.code == code)
+        .map(|s| s.name.as_str())
+        .unwrap_or(code)
+}
+
+pub fn section_name<'a>(albo: &'a AlboConfig, code: &'a str) -> &'a str {
+    name_in(&albo.sections, code)
+}
+
+pub fn sector_name<'a>(albo: &'a AlboConfig, code: &'a str) -> &'a str {
+    name_in(&albo.sectors, code)
+}
+
+pub fn special_list_name<'a>(albo: &'a AlboConfig, code: &'a str) -> &'a str {
+    name_in(&albo.special_lists, code)
+}
+
+/// Checks a new member's data: codice fiscale (format, check character, omocodia) and its consistency
+/// with surname, name, birth date and sex; dates; section and sectors; e-mail shapes.
+pub fn validate_new(
+    d: &MemberData,
+    albo: &AlboConfig,
+    today: Date,
+) -> Result<(CodiceFiscale, Date), Vec<FieldError>> {
+    let mut errors = vec![];
+    let required = [
+        ("surname", &d.surname, "Indica il cognome."),
+        ("name", &d.name, "Indica il nome."),
+        ("birth_place", &d.birth_place, "Indica il luogo di nascita."),
+    ];
+    for (field, value, message) in required {
+        if value.trim().is_empty() {
+            errors.push(FieldError::new(field, message));
+        }
+    }
+    for (field, value) in [
+        ("surname", &d.surname),
+        ("name", &d.name),
+        ("birth_place", &d.birth_place),
+    ] {
+        if value.chars().any(|c| c.is_control() || "<>\"{}=;".contains(c)) {
+            errors.push(FieldError::new(field, "Contiene caratteri non ammessi."));
+        }
+    }
+    let sex = match d.sex.as_str() {
+        "M" => Some(Sex::M),
+        "F" => Some(Sex::F),
+        _ => {
+            errors.push(FieldError::new("sex", "Indica il sesso (M o F)."));
+            None
+        }
+    };
+    let birth_date = match d.birth_date {
+        None => {
+            errors.push(FieldError::new(
+                "birth_date",
+                "Indica la data di nascita (gg/mm/aaaa).",
+            ));
+            None
+        }
+        Some(b) if b > today => {
+            errors.push(FieldError::new(
+                "birth_date",
+                "La data di nascita non può essere futura.",
+            ));
+            None
+        }
+        Some(b) if today.year() - b.year() > 120 => {
+            errors.push(FieldError::new(
+                "birth_date",
+                "La data di nascita non è plausibile.",
+            ));
+            None
+        }
+        Some(b) => Some(b),
+    };
+    let cf = match CodiceFiscale::parse(&d.fiscal_code) {
+        Ok(cf) => Some(cf),
+        Err(e) => {
+            errors.push(FieldError::new("fiscal_code", e.message()));
+            None
+        }
+    };
+    if let (Some(cf), Some(birth_date), Some(sex)) = (&cf, birth_date, sex) {
+        if !d.surname.trim().is_empty() && !d.name.trim().is_empty() {
+            let declared = Declared {
+                surname: &d.surname,
+                name: &d.name,
+                birth_date,
+                sex,
+                place_code: None,
+            };
+            for m in cf.mismatches(&declared) {
+                errors.push(FieldError::new("fiscal_code", m.message()));
+            }
+        }
+    }
+    if !albo.sections.iter().any(|s| s.code == d.section) {
+        errors.push(FieldError::new("section", "Scegli la sezione dell'Albo."));
+    }
+    for s in &d.sectors {
+        if !albo.sectors.iter().any(|x| &x.code == s) {
+            errors.push(FieldError::new("sectors", format!("Settore «{s}» sconosciuto.")));
+        }
+    }
+    for (field, value, label) in [("email", &d.email, "e-mail"), ("pec", &d.pec, "PEC")] {
+        if !value.is_empty() && crate::auth::model::Email::parse(field, value).is_err() {
+            errors.push(FieldError::new(
+                field,
+                format!("L'indirizzo {label} non è valido."),
+            ));
+        }
+    }
+    for (field, year) in [
+        ("degree_year", d.degree_year),
+        ("state_exam_year", d.state_exam_year),
+    ] {
+        if let Some(y) = year {
+            if y < 1900 || y > today.year() {
+                errors.push(FieldError::new(field, "L'anno non è plausibile."));
+            }
+        }
+    }
+    match (cf, birth_date, errors.is_empty()) {
+        (Some(cf), Some(b), true) => Ok((cf, b)),
+        _ => Err(errors),
+    }
+}
+
+/// How a member enters the register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    /// Application to be decided (status: applicant).
+    Application,
+    /// Registered by the council (legacy data, demo): applicant then active, with a number.
+    Registered {
+        date: Date,
+        resolution_number: &'static str,
+    },
+}
+
+/// Creates a member inside the caller's transaction. Returns the member id.
+pub async fn create_member(
+    conn: &mut PgConnection,
+    albo: &AlboConfig,
+    now: OffsetDateTime,
+    today: Date,
+    actor: &Actor,
+    mut data: MemberData,
+    entry: Entry,
+) -> AppResult<i64> {
+    let (cf, birth_date) = validate_new(&data, albo, today).map_err(AppError::Validation)?;
+    data.fiscal_code = cf.as_str().to_string();
+    data.surname = data.surname.trim().to_string();
+    data.name = data.name.trim().to_string();
+    if data.citizenship.trim().is_empty() {
+        data.citizenship = "italiana".into();
+    }
+    if repo::id_by_fiscal_code(conn, cf.as_str()).await?.is_some() {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "fiscal_code",
+            "Esiste già un iscritto o un richiedente con questo codice fiscale.",
+        )]));
+    }
+    let key = search_key(&format!("{} {}", data.surname, data.name));
+    let key_alt = search_key(&format!("{} {}", data.name, data.surname));
+    let id = repo::insert(conn, &data, birth_date, &key, &key_alt, now).await?;
+    record_event(
+        conn,
+        now,
+        actor,
+        id,
+        None,
+        &StatusChange {
+            kind: EventKind::Application,
+            effective_date: today,
+            until_date: None,
+            reason: String::new(),
+            resolution_number: String::new(),
+            resolution_date: None,
+            protocol_number: String::new(),
+            note: String::new(),
+        },
+    )
+    .await?;
+    if let Entry::Registered {
+        date,
+        resolution_number,
+    } = entry
+    {
+        record_event(
+            conn,
+            now,
+            actor,
+            id,
+            Some(Status::Applicant),
+            &StatusChange {
+                kind: EventKind::Registration,
+                effective_date: date,
+                until_date: None,
+                reason: String::new(),
+                resolution_number: resolution_number.into(),
+                resolution_date: Some(date),
+                protocol_number: String::new(),
+                note: String::new(),
+            },
+        )
+        .await?;
+    }
+    audit::record(
+        conn,
+        now,
+        audit::Event {
+            actor,
+            action: "member.create",
+            entity: "member",
+            entity_id: Some(id.to_string()),
+            details: json!({ "after": serde_json::to_value(&data).unwrap_or_default() }),
+        },
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Records a status event (lifecycle checked), giving a registration number when the event does.
+async fn record_event(
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    member_id: i64,
+    current: Option<Status>,
+    change: &StatusChange,
+) -> AppResult<Status> {
+    let next = model::transition(current, change.kind).map_err(AppError::Conflict)?;
+    if change.kind.gives_registration_number() {
+        let number = repo::next_registration_number(conn).await?;
+        repo::set_registration(conn, member_id, number, change.effective_date).await?;
+    }
+    repo::insert_event(
+        conn,
+        &repo::NewEvent {
+            member_id,
+            kind: change.kind.as_str(),
+            status_after: next.as_str(),
+            effective_date: change.effective_date,
+            until_date: change.until_date,
+            reason: change.reason.trim(),
+            resolution_number: change.resolution_number.trim(),
+            resolution_date: change.resolution_date,
+            protocol_number: change.protocol_number.trim(),
+            note: change.note.trim(),
+            recorded_at: now,
+            recorded_by: actor.id,
+        },
+    )
+    .await?;
+    Ok(next)
+}
+
+/// A status change decided by the council, entered by the secretariat.
+pub async fn change_status(
+    state: &AppState,
+    user: &CurrentUser,
+    member_id: i64,
+    change: StatusChange,
+) -> AppResult<()> {
+    let now = state.now();
+    let errors = change.validate(today(now));
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let mut tx = state.pool.begin().await?;
+    let current = repo::lock_status(&mut tx, member_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let current = Status::parse(&current).ok_or_else(|| AppError::internal("unknown status in database"))?;
+    let actor = user.actor();
+    let next = record_event(&mut tx, now, &actor, member_id, Some(current), &change).await?;
+    audit::record(&mut tx, now, audit::Event {
+        actor: &actor,
+        action: "member.status_change",
+        entity: "member",
+        entity_id: Some(member_id.to_string()),
+        details: json!({
+            "event": change.kind.as_str(),
+            "before": { "status": current.as_str() },
+            "after": { "status": next.as_str() },
+            "resolution": { "number": change.resolution_number, "date": change.resolution_date.map(model::italian_date) },
+        }),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Today in Europe/Rome.
+pub fn today(now: OffsetDateTime) -> Date {
+    use time_tz::OffsetDateTimeExt;
+    now.to_timezone(time_tz::timezones::db::europe::ROME).date()
+}
+
+// --- public Albo ------------------------------------------------------------------------------
+
+/// A public search result line: the view plus the number used for the link.
+pub struct PublicLine {
+    pub number: Option<i32>,
+    pub view: PublicView,
+}
+
+pub fn public_facts<'a>(albo: &'a AlboConfig, r: &'a ListRow) -> PublicFacts<'a> {
+    PublicFacts {
+        registration_number: r.registration_number,
+        registration_date: r.registration_date,
+        surname: &r.surname,
+        name: &r.name,
+        birth_date: r.birth_date,
+        section_name: section_name(albo, &r.section),
+        sector_names: r.sectors.iter().map(|s| sector_name(albo, s)).collect(),
+        special_list_names: r
+            .special_lists
+            .iter()
+            .map(|s| special_list_name(albo, s))
+            .collect(),
+        domicile: format_address(
+            &r.domicile_address,
+            &r.domicile_cap,
+            &r.domicile_municipality,
+            &r.domicile_province,
+        ),
+        pec: &r.pec,
+        status: Status::parse(&r.status).unwrap_or(Status::Cancelled),
+        email: &r.email,
+        phone: &r.phone,
+        address: format_address(
+            &r.residence_address,
+            &r.residence_cap,
+            &r.residence_municipality,
+            &r.residence_province,
+        ),
+        specialisations: &r.specialisations,
+        consents: &r.public_consents,
+    }
+}
+
+/// Only members in the public register (active, suspended) are ever searched here.
+pub async fn public_search(
+    state: &AppState,
+    mut filter: SearchFilter,
+    page: i64,
+) -> AppResult<(Vec<PublicLine>, bool)> {
+    filter.statuses = vec![Status::Active.as_str().into(), Status::Suspended.as_str().into()];
+    filter.has_pec = None;
+    filter.registered_from = None;
+    filter.registered_to = None;
+    let size = state.config.albo.page_size;
+    let mut conn = state.pool.acquire().await?;
+    let (rows, more) = repo::search(&mut conn, &filter, size, page.max(0) * size).await?;
+    let albo = &state.config.albo;
+    let lines = rows
+        .iter()
+        .map(|r| PublicLine {
+            number: r.registration_number,
+            view: model::public_view(&public_facts(albo, r), &albo.public_fields),
+        })
+        .collect();
+    Ok((lines, more))
+}
+
+pub async fn public_detail(state: &AppState, number: i32) -> AppResult<PublicView> {
+    let filter = SearchFilter {
+        registration_number: Some(number),
+        statuses: vec![Status::Active.as_str().into(), Status::Suspended.as_str().into()],
+        ..Default::default()
+    };
+    let mut conn = state.pool.acquire().await?;
+    let (rows, _) = repo::search(&mut conn, &filter, 1, 0).await?;
+    let row = rows.first().ok_or(AppError::NotFound)?;
+    Ok(model::public_view(
+        &public_facts(&state.config.albo, row),
+        &state.config.albo.public_fields,
+    ))
+}
+
+pub async fn municipalities(state: &AppState) -> AppResult<Vec<String>> {
+    let mut conn = state.pool.acquire().await?;
+    Ok(repo::municipalities(&mut conn).await?)
+}
+
+// --- back office ------------------------------------------------------------------------------
+
+pub async fn search(
+    state: &AppState,
+    filter: &SearchFilter,
+    limit: i64,
+    offset: i64,
+) -> AppResult<(Vec<ListRow>, bool)> {
+    let mut conn = state.pool.acquire().await?;
+    Ok(repo::search(&mut conn, filter, limit, offset).await?)
+}
+
+pub async fn count(state: &AppState, filter: &SearchFilter) -> AppResult<i64> {
+    let mut conn = state.pool.acquire().await?;
+    Ok(repo::count(&mut conn, filter).await?)
+}
+
+pub struct Sheet {
+    pub member: MemberRow,
+    pub events: Vec<EventRow>,
+    pub consents: Vec<ConsentRow>,
+}
+
+/// The member sheet for staff. Each view is recorded in the audit log (who saw whose personal data).
+pub async fn sheet(state: &AppState, user: &CurrentUser, member_id: i64) -> AppResult<Sheet> {
+    let now = state.now();
+    let mut tx = state.pool.begin().await?;
+    let member = repo::by_id(&mut tx, member_id).await?.ok_or(AppError::NotFound)?;
+    let events = repo::events(&mut tx, member_id).await?;
+    let consents = repo::consents(&mut tx, member_id).await?;
+    audit::record(
+        &mut tx,
+        now,
+        audit::Event {
+            actor: &user.actor(),
+            action: "member.view",
+            entity: "member",
+            entity_id: Some(member_id.to_string()),
+            details: json!({}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Sheet {
+        member,
+        events,
+        consents,
+    })
+}
+
+/// Records a list export (who exported which filter and how many rows).
+pub async fn record_export(state: &AppState, user: &CurrentUser, what: &str, rows: usize) -> AppResult<()> {
+    let mut tx = state.pool.begin().await?;
+    audit::record(
+        &mut tx,
+        state.now(),
+        audit::Event {
+            actor: &user.actor(),
+            action: "member.export",
+            entity: "member",
+            entity_id: None,
+            details: json!({ "format": what, "rows": rows }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+// --- portal -----------------------------------------------------------------------------------
+
+pub struct Mine {
+    pub member: MemberRow,
+    pub events: Vec<EventRow>,
+}
+
+/// The member record linked to the logged-in account, if any.
+pub async fn mine(state: &AppState, user: &CurrentUser) -> AppResult<Option<Mine>> {
+    let mut conn = state.pool.acquire().await?;
+    let Some(member) = repo::by_user(&mut conn, user.id).await? else {
+        return Ok(None);
+    };
+    let events = repo::events(&mut conn, member.id).await?;
+    Ok(Some(Mine { member, events }))
+}
+
+/// Sets the member's consents to the given set of optional fields; only changes are recorded.
+pub async fn set_consents(
+    state: &AppState,
+    user: &CurrentUser,
+    granted: &[OptionalField],
+) -> AppResult<usize> {
+    let now = state.now();
+    let mut tx = state.pool.begin().await?;
+    let member = repo::by_user(&mut tx, user.id).await?.ok_or_else(not_linked)?;
+    let mut changed = vec![];
+    for field in OptionalField::ALL {
+        let now_granted = granted.contains(&field);
+        let was_granted = member.public_consents.iter().any(|c| c == field.as_str());
+        if now_granted != was_granted {
+            repo::insert_consent(
+                &mut tx,
+                member.id,
+                field.as_str(),
+                now_granted,
+                "portale",
+                now,
+                Some(user.id),
+            )
+            .await?;
+            changed.push(json!({ "field": field.as_str(), "granted": now_granted }));
+        }
+    }
+    if !changed.is_empty() {
+        audit::record(
+            &mut tx,
+            now,
+            audit::Event {
+                actor: &user.actor(),
+                action: "member.consents",
+                entity: "member",
+                entity_id: Some(member.id.to_string()),
+                details: json!({ "changes": changed, "source": "portale" }),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(changed.len())
+}
+
+pub async fn set_workplace(
+    state: &AppState,
+    user: &CurrentUser,
+    name: &str,
+    address: &str,
+    municipality: &str,
+) -> AppResult<()> {
+    let mut errors = vec![];
+    for (field, value) in [
+        ("workplace_name", name),
+        ("workplace_address", address),
+        ("workplace_municipality", municipality),
+    ] {
+        if value.chars().count() > 200 {
+            errors.push(FieldError::new(
+                field,
+                "Testo troppo lungo (massimo 200 caratteri).",
+            ));
+        }
+        if value.chars().any(|c| c.is_control()) {
+            errors.push(FieldError::new(field, "Contiene caratteri non ammessi."));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let now = state.now();
+    let mut tx = state.pool.begin().await?;
+    let member = repo::by_user(&mut tx, user.id).await?.ok_or_else(not_linked)?;
+    repo::set_workplace(
+        &mut tx,
+        member.id,
+        name.trim(),
+        address.trim(),
+        municipality.trim(),
+        now,
+    )
+    .await?;
+    audit::record(&mut tx, now, audit::Event {
+        actor: &user.actor(),
+        action: "member.workplace",
+        entity: "member",
+        entity_id: Some(member.id.to_string()),
+        details: json!({
+            "before": { "name": member.workplace_name, "address": member.workplace_address, "municipality": member.workplace_municipality },
+            "after": { "name": name.trim(), "address": address.trim(), "municipality": municipality.trim() },
+        }),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn not_linked() -> AppError {
+    AppError::Conflict(
+        "Il tuo account non è collegato a una posizione nell'Albo: scrivi alla segreteria.".into(),
+    )
+}
+
+/// Links a member record to a login account (demo data, enrolment).
+pub async fn link_user(conn: &mut PgConnection, member_id: i64, user_id: i64) -> AppResult<()> {
+    repo::link_user(conn, member_id, user_id).await?;
+    Ok(())
+}
+
+pub async fn raise_registration_counter(conn: &mut PgConnection) -> AppResult<()> {
+    repo::raise_registration_counter(conn).await?;
+    Ok(())
+}
