@@ -62,10 +62,15 @@ CREATE TABLE members (
                            CHECK (status IN ('applicant', 'active', 'suspended', 'cancelled')),
     -- Optional public fields the member currently consents to show (derived from member_consents).
     public_consents        TEXT[] NOT NULL DEFAULT '{}',
+    -- Sector and special-list codes, sorted (derived from member_sectors / member_special_lists), so
+    -- that lists of members need no per-row subquery.
+    sectors                TEXT[] NOT NULL DEFAULT '{}',
+    special_lists          TEXT[] NOT NULL DEFAULT '{}',
     user_id                BIGINT NULL REFERENCES users (id),
-    -- Normalised "surname name" and "name surname" (lower case, no accents) for prefix search.
-    search_key             TEXT NOT NULL,
-    search_key_alt         TEXT NOT NULL,
+    -- Normalised "surname name" and "name surname" (lower case, no accents) for prefix search. Byte
+    -- order (C collation): one btree serves both the prefix LIKE and the ORDER BY of the results.
+    search_key             TEXT COLLATE "C" NOT NULL,
+    search_key_alt         TEXT COLLATE "C" NOT NULL,
     created_at             TIMESTAMPTZ NOT NULL,
     updated_at             TIMESTAMPTZ NOT NULL,
     CONSTRAINT members_fiscal_code_key UNIQUE (fiscal_code),
@@ -75,11 +80,10 @@ CREATE TABLE members (
     CONSTRAINT members_names_not_blank CHECK (btrim(surname) <> '' AND btrim(name) <> ''),
     CONSTRAINT members_registration_together CHECK ((registration_number IS NULL) = (registration_date IS NULL))
 );
-CREATE INDEX members_public_search_idx ON members (search_key text_pattern_ops)
-    WHERE status IN ('active', 'suspended');
-CREATE INDEX members_public_search_alt_idx ON members (search_key_alt text_pattern_ops)
-    WHERE status IN ('active', 'suspended');
-CREATE INDEX members_search_idx ON members (search_key text_pattern_ops);
+CREATE INDEX members_public_search_idx ON members (search_key, id) WHERE status IN ('active', 'suspended');
+CREATE INDEX members_public_search_alt_idx ON members (search_key_alt, id) WHERE status IN ('active', 'suspended');
+CREATE INDEX members_search_idx ON members (search_key, id);
+CREATE INDEX members_search_alt_idx ON members (search_key_alt, id);
 CREATE INDEX members_domicile_municipality_idx ON members (lower(domicile_municipality));
 CREATE INDEX members_status_idx ON members (status, section);
 
@@ -142,35 +146,76 @@ CREATE TRIGGER member_consents_append_only BEFORE UPDATE OR DELETE ON member_con
 CREATE TRIGGER member_consents_no_truncate BEFORE TRUNCATE ON member_consents
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
 
-CREATE FUNCTION member_status_follow_event() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Statement-level: one UPDATE per INSERT statement, so bulk loads stay fast.
+CREATE FUNCTION member_status_follow_events() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE members SET status = NEW.status_after WHERE id = NEW.member_id;
-    RETURN NEW;
+    UPDATE members m SET status = latest.status_after
+    FROM (SELECT DISTINCT ON (member_id) member_id, status_after
+          FROM new_events ORDER BY member_id, id DESC) AS latest
+    WHERE m.id = latest.member_id AND m.status IS DISTINCT FROM latest.status_after;
+    RETURN NULL;
 END;
 $$;
 CREATE TRIGGER member_status_events_set_status AFTER INSERT ON member_status_events
-    FOR EACH ROW EXECUTE FUNCTION member_status_follow_event();
+    REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION member_status_follow_events();
 
 CREATE FUNCTION member_consents_follow() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE members SET public_consents = ARRAY(
-        SELECT field FROM (
-            SELECT DISTINCT ON (field) field, granted FROM member_consents
-            WHERE member_id = NEW.member_id ORDER BY field, id DESC
-        ) latest WHERE granted ORDER BY field
-    ) WHERE id = NEW.member_id;
-    RETURN NEW;
+    UPDATE members m SET public_consents = current.fields
+    FROM (SELECT t.member_id, ARRAY(
+              SELECT field FROM (
+                  SELECT DISTINCT ON (field) field, granted FROM member_consents c
+                  WHERE c.member_id = t.member_id ORDER BY field, id DESC
+              ) latest WHERE granted ORDER BY field
+          ) AS fields
+          FROM (SELECT DISTINCT member_id FROM new_consents) AS t) AS current
+    WHERE m.id = current.member_id AND m.public_consents IS DISTINCT FROM current.fields;
+    RETURN NULL;
 END;
 $$;
 CREATE TRIGGER member_consents_set_public AFTER INSERT ON member_consents
-    FOR EACH ROW EXECUTE FUNCTION member_consents_follow();
+    REFERENCING NEW TABLE AS new_consents
+    FOR EACH STATEMENT EXECUTE FUNCTION member_consents_follow();
 
--- Status and consents are derived: only the triggers above may change them.
+CREATE FUNCTION member_sectors_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE members m SET sectors = current.codes
+    FROM (SELECT t.member_id, ARRAY(SELECT s.sector_code FROM member_sectors s
+                                    WHERE s.member_id = t.member_id ORDER BY s.sector_code) AS codes
+          FROM (SELECT DISTINCT member_id FROM changed) AS t) AS current
+    WHERE m.id = current.member_id AND m.sectors IS DISTINCT FROM current.codes;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER member_sectors_after_insert AFTER INSERT ON member_sectors
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION member_sectors_follow();
+CREATE TRIGGER member_sectors_after_delete AFTER DELETE ON member_sectors
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION member_sectors_follow();
+
+CREATE FUNCTION member_special_lists_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE members m SET special_lists = current.codes
+    FROM (SELECT t.member_id, ARRAY(SELECT l.list_code FROM member_special_lists l
+                                    WHERE l.member_id = t.member_id ORDER BY l.list_code) AS codes
+          FROM (SELECT DISTINCT member_id FROM changed) AS t) AS current
+    WHERE m.id = current.member_id AND m.special_lists IS DISTINCT FROM current.codes;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER member_special_lists_after_insert AFTER INSERT ON member_special_lists
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION member_special_lists_follow();
+CREATE TRIGGER member_special_lists_after_delete AFTER DELETE ON member_special_lists
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION member_special_lists_follow();
+
+-- Status, consents, sectors and special lists are derived: only the triggers above may change them.
 CREATE FUNCTION members_guard_derived() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF pg_trigger_depth() < 2 AND (NEW.status IS DISTINCT FROM OLD.status
-                                   OR NEW.public_consents IS DISTINCT FROM OLD.public_consents) THEN
-        RAISE EXCEPTION 'members.status and members.public_consents follow their event tables'
+                                   OR NEW.public_consents IS DISTINCT FROM OLD.public_consents
+                                   OR NEW.sectors IS DISTINCT FROM OLD.sectors
+                                   OR NEW.special_lists IS DISTINCT FROM OLD.special_lists) THEN
+        RAISE EXCEPTION 'members.status, public_consents, sectors and special_lists follow their tables'
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     -- Registration numbers are never changed or taken back once given.

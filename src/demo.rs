@@ -126,3 +126,217 @@ pub async fn seed(state: &AppState) -> AppResult<Vec<SeededAccount>> {
     tx.commit().await.map_err(AppError::from)?;
     Ok(out)
 }
+
+// --- demo members -----------------------------------------------------------------------------
+
+use crate::members::MemberData;
+use crate::members::cf::{Sex, compute};
+use crate::members::demo_people::person;
+use crate::members::service::{BulkMember, Entry, bulk_load, create_member, link_user, today};
+
+/// How many members `ordo seed-demo` creates unless told otherwise.
+pub const DEFAULT_DEMO_MEMBERS: u64 = 300;
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+const DEGREES: &[(&str, &str)] = &[
+    ("LM-23 Ingegneria civile", "civile_ambientale"),
+    (
+        "LM-35 Ingegneria per l'ambiente e il territorio",
+        "civile_ambientale",
+    ),
+    ("LM-33 Ingegneria meccanica", "industriale"),
+    ("LM-28 Ingegneria elettrica", "industriale"),
+    ("LM-32 Ingegneria informatica", "informazione"),
+    ("LM-29 Ingegneria elettronica", "informazione"),
+];
+const UNIVERSITIES: &[&str] = &[
+    "Università degli Studi di Trieste",
+    "Università degli Studi di Udine",
+    "Università degli Studi di Padova",
+    "Politecnico di Milano",
+];
+
+/// The i-th demo member: a realistic engineer, mostly active, some suspended, cancelled or applicants.
+fn demo_member(i: u64, this_year: i32) -> BulkMember {
+    let p = person(i);
+    let h = splitmix(i ^ 0xA1B0);
+    let (degree, sector) = DEGREES[(h % DEGREES.len() as u64) as usize];
+    let mut sectors = vec![sector.to_string()];
+    if h % 7 == 0 {
+        let other = DEGREES[((h / 7) % DEGREES.len() as u64) as usize].1;
+        if other != sector {
+            sectors.push(other.to_string());
+        }
+    }
+    sectors.sort();
+    let first_year = p.birth_date.year() + 25;
+    let span = (this_year - first_year).max(1) as u64;
+    let reg_year = (first_year + ((h >> 8) % span) as i32).min(this_year);
+    let registered =
+        time::Date::from_calendar_date(reg_year, time::Month::March, 1 + ((h >> 16) % 27) as u8).ok();
+    let (registered, then) = match i % 50 {
+        2 => (None, None),
+        0 => (
+            registered,
+            Some(("suspension", "suspended", "Mancato pagamento della quota")),
+        ),
+        1 => (
+            registered,
+            Some((
+                "cancellation",
+                "cancelled",
+                ["resignation", "transfer_out", "death", "arrears"][(h % 4) as usize],
+            )),
+        ),
+        _ => (registered, None),
+    };
+    BulkMember {
+        birth_date: p.birth_date,
+        registered,
+        then,
+        // A third of the demo members show e-mail and phone in the public Albo.
+        consents: if i % 3 == 0 {
+            vec!["email".into(), "phone".into()]
+        } else {
+            vec![]
+        },
+        data: MemberData {
+            fiscal_code: p.cf.as_str().to_string(),
+            surname: p.surname.clone(),
+            name: p.name.clone(),
+            sex: match p.sex {
+                Sex::M => "M".into(),
+                Sex::F => "F".into(),
+            },
+            birth_date: Some(p.birth_date),
+            birth_place: p.birth_place.into(),
+            birth_province: p.birth_province.into(),
+            citizenship: "italiana".into(),
+            residence_address: p.residence_address.clone(),
+            residence_cap: p.residence_cap.into(),
+            residence_municipality: p.residence_municipality.into(),
+            residence_province: p.residence_province.into(),
+            domicile_address: p.residence_address.clone(),
+            domicile_cap: p.residence_cap.into(),
+            domicile_municipality: p.residence_municipality.into(),
+            domicile_province: p.residence_province.into(),
+            email: p.email.clone(),
+            pec: p.pec.clone().unwrap_or_default(),
+            phone: p.phone.clone().unwrap_or_default(),
+            section: if h % 100 < 85 { "A".into() } else { "B".into() },
+            degree_class: degree.into(),
+            degree_university: UNIVERSITIES[((h >> 24) % UNIVERSITIES.len() as u64) as usize].into(),
+            degree_year: Some(reg_year - 1),
+            state_exam_year: Some(reg_year - 1),
+            state_exam_seat: "Trieste".into(),
+            sectors,
+            ..Default::default()
+        },
+    }
+}
+
+/// Demo members 0..n (idempotent: only the missing ones are created), in batches, plus the two
+/// members behind the demo member and applicant accounts. Returns how many were created.
+pub async fn seed_members(state: &AppState, n: u64) -> AppResult<usize> {
+    let now = state.now();
+    let actor = Actor::system("seed-demo");
+    let this_year = today(now).year();
+    let mut created = 0;
+    let mut start = 0;
+    while start < n {
+        let end = (start + 5_000).min(n);
+        let rows: Vec<BulkMember> = (start..end).map(|i| demo_member(i, this_year)).collect();
+        let mut tx = state.pool.begin().await?;
+        created += bulk_load(&mut tx, now, &actor, rows).await?;
+        tx.commit().await?;
+        start = end;
+    }
+    created += seed_account_members(state).await?;
+    Ok(created)
+}
+
+/// Mario Rossi (member, registered) and Giulia Bianchi (applicant), linked to their demo accounts.
+async fn seed_account_members(state: &AppState) -> AppResult<usize> {
+    let now = state.now();
+    let day = today(now);
+    let actor = Actor::system("seed-demo");
+    let people = [
+        (
+            "iscritto@demo.example",
+            "Rossi",
+            "Mario",
+            time::macros::date!(1980 - 04 - 12),
+            Sex::M,
+            true,
+        ),
+        (
+            "richiedente@demo.example",
+            "Bianchi",
+            "Giulia",
+            time::macros::date!(1998 - 09 - 23),
+            Sex::F,
+            false,
+        ),
+    ];
+    let mut created = 0;
+    let mut tx = state.pool.begin().await?;
+    for (email, surname, name, birth, sex, registered) in people {
+        let Some(user) = service::find_by_email(&mut tx, email).await? else {
+            continue;
+        };
+        let cf = compute(surname, name, birth, sex, "L424").map_err(|e| AppError::internal(e.message()))?;
+        let data = MemberData {
+            fiscal_code: cf.as_str().into(),
+            surname: surname.into(),
+            name: name.into(),
+            sex: if sex == Sex::M { "M".into() } else { "F".into() },
+            birth_date: Some(birth),
+            birth_place: "Trieste".into(),
+            birth_province: "TS".into(),
+            residence_address: "Via Giosuè Carducci 14".into(),
+            residence_cap: "34122".into(),
+            residence_municipality: "Trieste".into(),
+            residence_province: "TS".into(),
+            domicile_address: "Piazza della Borsa 3".into(),
+            domicile_cap: "34121".into(),
+            domicile_municipality: "Trieste".into(),
+            domicile_province: "TS".into(),
+            email: email.into(),
+            pec: format!("{}.{}@ingpec.eu", name.to_lowercase(), surname.to_lowercase()),
+            phone: "+39 040 1234567".into(),
+            section: "A".into(),
+            sectors: vec!["civile_ambientale".into()],
+            degree_class: "LM-23 Ingegneria civile".into(),
+            degree_university: "Università degli Studi di Trieste".into(),
+            degree_year: Some(if registered { 2005 } else { 2024 }),
+            state_exam_year: Some(if registered { 2006 } else { 2025 }),
+            state_exam_seat: "Trieste".into(),
+            ..Default::default()
+        };
+        let mut probe = state.pool.acquire().await?;
+        let exists = crate::members::service::id_by_fiscal_code(&mut probe, cf.as_str()).await?;
+        drop(probe);
+        if exists.is_some() {
+            continue;
+        }
+        let entry = if registered {
+            Entry::Registered {
+                date: time::macros::date!(2006 - 06 - 15),
+                resolution_number: "18/2006",
+            }
+        } else {
+            Entry::Application
+        };
+        let id = create_member(&mut tx, &state.config.albo, now, day, &actor, data, entry).await?;
+        link_user(&mut tx, id, user.id).await?;
+        created += 1;
+    }
+    tx.commit().await?;
+    Ok(created)
+}

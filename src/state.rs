@@ -14,13 +14,25 @@ use crate::config::Config;
 use crate::mail::Mailer;
 use crate::web::metrics::Metrics;
 
+/// Cheap to clone (one reference count): every middleware and extractor clones it per request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+pub struct AppStateInner {
     pub pool: PgPool,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub mailer: Arc<dyn Mailer>,
     pub metrics: Arc<Metrics>,
+    /// Small per-process caches of slow-changing lists.
+    pub caches: Arc<Caches>,
     /// Per-client limit of the public Albo (per process).
     pub public_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
@@ -31,14 +43,15 @@ impl AppState {
         if !config.rate_limits_on() {
             tracing::warn!("rate_limits = \"off\": public pages are not rate-limited (benchmarks only)");
         }
-        AppState {
+        AppState(Arc::new(AppStateInner {
             pool,
             config: Arc::new(config),
             clock,
             mailer,
             metrics: Arc::new(Metrics::new()),
             public_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
-        }
+            caches: Arc::new(Caches::default()),
+        }))
     }
 
     /// Refuses a public request over the per-client limit (unless rate limits are off).
@@ -55,5 +68,45 @@ impl AppState {
 
     pub fn now(&self) -> time::OffsetDateTime {
         self.clock.now()
+    }
+}
+
+/// A value kept for a short time (per process): lists that change rarely and cost a scan to build.
+pub struct Cached<T> {
+    ttl: std::time::Duration,
+    slot: std::sync::Mutex<Option<(std::time::Instant, Arc<T>)>>,
+}
+
+impl<T> Cached<T> {
+    pub fn new(ttl: std::time::Duration) -> Self {
+        Cached {
+            ttl,
+            slot: std::sync::Mutex::new(None),
+        }
+    }
+
+    pub fn get(&self) -> Option<Arc<T>> {
+        let slot = self.slot.lock().ok()?;
+        slot.as_ref()
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, v)| v.clone())
+    }
+
+    pub fn put(&self, value: Arc<T>) {
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = Some((std::time::Instant::now(), value));
+        }
+    }
+}
+
+pub struct Caches {
+    pub municipalities: Cached<Vec<String>>,
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Caches {
+            municipalities: Cached::new(std::time::Duration::from_secs(60)),
+        }
     }
 }

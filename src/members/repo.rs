@@ -91,10 +91,7 @@ const MEMBER_COLUMNS: &str = "m.id, m.fiscal_code, m.surname, m.name, m.sex, m.b
     m.workplace_name, m.workplace_address, m.workplace_municipality, m.email, m.pec, m.phone, m.section,
     m.degree_class, m.degree_university, m.degree_year, m.state_exam_year, m.state_exam_seat,
     m.specialisations, m.registration_number, m.registration_date, m.status, m.public_consents, m.user_id,
-    ARRAY(SELECT s.sector_code FROM member_sectors s JOIN albo_sectors c ON c.code = s.sector_code
-          WHERE s.member_id = m.id ORDER BY c.position) AS sectors,
-    ARRAY(SELECT l.list_code FROM member_special_lists l WHERE l.member_id = m.id ORDER BY l.list_code)
-          AS special_lists";
+    m.sectors, m.special_lists";
 
 pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<MemberRow>> {
     sqlx::query_as::<_, MemberRow>(&format!("SELECT {MEMBER_COLUMNS} FROM members m WHERE m.id = $1"))
@@ -455,6 +452,13 @@ pub struct ListRow {
     pub public_consents: Vec<String>,
 }
 
+const LIST_COLUMNS: &str =
+    "m.id, m.fiscal_code, m.registration_number, m.registration_date, m.surname, m.name,
+    m.birth_date, m.section, m.sectors, m.special_lists,
+    m.domicile_address, m.domicile_cap, m.domicile_municipality, m.domicile_province,
+    m.residence_address, m.residence_cap, m.residence_municipality, m.residence_province,
+    m.email, m.pec, m.phone, m.specialisations, m.status, m.public_consents";
+
 fn push_filters(qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>, f: &SearchFilter) {
     qb.push(" WHERE TRUE");
     if !f.statuses.is_empty() {
@@ -511,23 +515,64 @@ pub async fn search(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<ListRow>, bool)> {
-    let mut qb = sqlx::QueryBuilder::new(
-        "SELECT m.id, m.fiscal_code, m.registration_number, m.registration_date, m.surname, m.name, m.birth_date,
-            m.section,
-            ARRAY(SELECT s.sector_code FROM member_sectors s WHERE s.member_id = m.id ORDER BY s.sector_code) AS sectors,
-            ARRAY(SELECT l.list_code FROM member_special_lists l WHERE l.member_id = m.id ORDER BY l.list_code)
-                AS special_lists,
-            m.domicile_address, m.domicile_cap, m.domicile_municipality, m.domicile_province,
-            m.residence_address, m.residence_cap, m.residence_municipality, m.residence_province,
-            m.email, m.pec, m.phone, m.specialisations, m.status, m.public_consents
-         FROM members m",
-    );
+    let mut qb = sqlx::QueryBuilder::new(format!("SELECT {LIST_COLUMNS} FROM members m"));
     push_filters(&mut qb, f);
     qb.push(" ORDER BY m.search_key, m.id LIMIT ")
         .push_bind(limit + 1)
         .push(" OFFSET ")
         .push_bind(offset);
     let mut rows: Vec<ListRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit.max(0) as usize);
+    Ok((rows, more))
+}
+
+/// The public name search. Surname-first matches ("rossi ma…") come first, in name order; name-first
+/// matches ("mario ro…") that are not already among them follow. Each part is one ordered range scan of
+/// a partial index over the public register, reading only the rows of the requested page.
+pub async fn public_name_search(
+    conn: &mut PgConnection,
+    f: &SearchFilter,
+    prefix: &str,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<ListRow>, bool)> {
+    let pattern = format!("{}%", prefix.replace(['\\', '%', '_'], ""));
+    let part = |qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>, key: &str| {
+        qb.push(format!("SELECT {LIST_COLUMNS} FROM members m"));
+        push_filters(qb, f);
+        // A literal status list, so that the planner uses the partial public indexes.
+        qb.push(format!(
+            " AND m.status IN ('active', 'suspended') AND m.{key} LIKE "
+        ))
+        .push_bind(pattern.clone());
+    };
+    let mut qb = sqlx::QueryBuilder::new("");
+    part(&mut qb, "search_key");
+    qb.push(" ORDER BY m.search_key, m.id LIMIT ")
+        .push_bind(limit + 1)
+        .push(" OFFSET ")
+        .push_bind(offset);
+    let mut rows: Vec<ListRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+    if rows.len() as i64 <= limit {
+        let surname_total = if rows.is_empty() {
+            let mut qb = sqlx::QueryBuilder::new("SELECT count(*) FROM (");
+            part(&mut qb, "search_key");
+            qb.push(") t");
+            qb.build_query_scalar::<i64>().fetch_one(&mut *conn).await?
+        } else {
+            offset + rows.len() as i64
+        };
+        let mut qb = sqlx::QueryBuilder::new("");
+        part(&mut qb, "search_key_alt");
+        qb.push(" AND m.search_key NOT LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ORDER BY m.search_key_alt, m.id LIMIT ")
+            .push_bind(limit + 1 - rows.len() as i64)
+            .push(" OFFSET ")
+            .push_bind((offset - surname_total).max(0));
+        rows.extend(qb.build_query_as::<ListRow>().fetch_all(&mut *conn).await?);
+    }
     let more = rows.len() as i64 > limit;
     rows.truncate(limit.max(0) as usize);
     Ok((rows, more))
@@ -548,4 +593,176 @@ pub async fn municipalities(conn: &mut PgConnection) -> sqlx::Result<Vec<String>
     )
     .fetch_all(&mut *conn)
     .await
+}
+
+/// A member of a bulk load (demo data, benchmarks): registered or not, with an optional final event.
+pub struct BulkMember {
+    pub data: MemberData,
+    pub birth_date: Date,
+    /// Registration date; `None` leaves the member an applicant.
+    pub registered: Option<Date>,
+    /// An event after registration: (kind, status after, reason).
+    pub then: Option<(&'static str, &'static str, &'static str)>,
+    /// Optional public fields consented to (recorded in member_consents with source "import").
+    pub consents: Vec<String>,
+}
+
+/// Inserts many members in a few statements (batches of 1,000). Registration numbers come from the
+/// counter, as for single registrations. Returns the new ids.
+pub async fn bulk_insert(
+    conn: &mut PgConnection,
+    rows: &[BulkMember],
+    now: OffsetDateTime,
+) -> sqlx::Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(1000) {
+        let registered = chunk.iter().filter(|r| r.registered.is_some()).count() as i32;
+        let last = sqlx::query_scalar!(
+            "UPDATE registration_counter SET last_number = last_number + $1 WHERE id RETURNING last_number",
+            registered
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        let mut next_number = last - registered;
+        let mut qb = sqlx::QueryBuilder::new(
+            "INSERT INTO members (fiscal_code, surname, name, sex, birth_date, birth_place, birth_province,
+                residence_address, residence_cap, residence_municipality, residence_province,
+                domicile_address, domicile_cap, domicile_municipality, domicile_province,
+                email, pec, phone, section, degree_class, degree_university, degree_year, state_exam_year,
+                state_exam_seat, registration_number, registration_date, search_key, search_key_alt,
+                created_at, updated_at, status, public_consents, sectors) ",
+        );
+        // Status and consents are written with the row as the events and consents inserted below will
+        // make them, so the triggers find nothing to change (a bulk load stays fast).
+        qb.push_values(chunk, |mut b, r| {
+            let d = &r.data;
+            let number = r.registered.map(|_| {
+                next_number += 1;
+                next_number
+            });
+            b.push_bind(d.fiscal_code.clone())
+                .push_bind(d.surname.clone())
+                .push_bind(d.name.clone())
+                .push_bind(d.sex.clone())
+                .push_bind(r.birth_date)
+                .push_bind(d.birth_place.clone())
+                .push_bind(d.birth_province.clone())
+                .push_bind(d.residence_address.clone())
+                .push_bind(d.residence_cap.clone())
+                .push_bind(d.residence_municipality.clone())
+                .push_bind(d.residence_province.clone())
+                .push_bind(d.domicile_address.clone())
+                .push_bind(d.domicile_cap.clone())
+                .push_bind(d.domicile_municipality.clone())
+                .push_bind(d.domicile_province.clone())
+                .push_bind(d.email.clone())
+                .push_bind(d.pec.clone())
+                .push_bind(d.phone.clone())
+                .push_bind(d.section.clone())
+                .push_bind(d.degree_class.clone())
+                .push_bind(d.degree_university.clone())
+                .push_bind(d.degree_year)
+                .push_bind(d.state_exam_year)
+                .push_bind(d.state_exam_seat.clone())
+                .push_bind(number)
+                .push_bind(r.registered)
+                .push_bind(super::model::search_key(&format!("{} {}", d.surname, d.name)))
+                .push_bind(super::model::search_key(&format!("{} {}", d.name, d.surname)))
+                .push_bind(now)
+                .push_bind(now)
+                .push_bind(match (r.registered, r.then) {
+                    (None, _) => "applicant",
+                    (Some(_), None) => "active",
+                    (Some(_), Some((_, status, _))) => status,
+                })
+                .push_bind(r.consents.clone())
+                .push_bind({
+                    let mut codes = d.sectors.clone();
+                    codes.sort();
+                    codes
+                });
+        });
+        qb.push(" RETURNING id");
+        let chunk_ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *conn).await?;
+        // Sectors, then the status events in order (the trigger keeps members.status in step).
+        let (mut s_ids, mut s_codes) = (vec![], vec![]);
+        for (id, r) in chunk_ids.iter().zip(chunk) {
+            for s in &r.data.sectors {
+                s_ids.push(*id);
+                s_codes.push(s.clone());
+            }
+        }
+        sqlx::query!(
+            "INSERT INTO member_sectors (member_id, sector_code) SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[])",
+            &s_ids,
+            &s_codes
+        )
+        .execute(&mut *conn)
+        .await?;
+        let mut events: Vec<(i64, &str, &str, Date, &str)> = vec![];
+        for (id, r) in chunk_ids.iter().zip(chunk) {
+            let applied = r.registered.unwrap_or(r.birth_date) - time::Duration::days(30);
+            events.push((*id, "application", "applicant", applied, ""));
+            if let Some(reg) = r.registered {
+                events.push((*id, "registration", "active", reg, ""));
+                if let Some((kind, status, reason)) = r.then {
+                    events.push((*id, kind, status, reg + time::Duration::days(365), reason));
+                }
+            }
+        }
+        let mut qb = sqlx::QueryBuilder::new(
+            "INSERT INTO member_status_events (member_id, kind, status_after, effective_date, reason,
+                resolution_number, resolution_date, recorded_at) ",
+        );
+        qb.push_values(&events, |mut b, (id, kind, status, date, reason)| {
+            let resolution = if *kind == "application" {
+                String::new()
+            } else {
+                format!("{}/{}", id % 90 + 1, date.year())
+            };
+            let resolution_date = (*kind != "application").then_some(*date);
+            b.push_bind(*id)
+                .push_bind(kind.to_string())
+                .push_bind(status.to_string())
+                .push_bind(*date)
+                .push_bind(reason.to_string())
+                .push_bind(resolution)
+                .push_bind(resolution_date)
+                .push_bind(now);
+        });
+        qb.build().execute(&mut *conn).await?;
+        ids.extend(chunk_ids);
+    }
+    Ok(ids)
+}
+
+/// Which of these codici fiscali are already in the register.
+pub async fn existing_fiscal_codes(conn: &mut PgConnection, codes: &[String]) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!(
+        "SELECT fiscal_code FROM members WHERE fiscal_code = ANY($1)",
+        codes
+    )
+    .fetch_all(&mut *conn)
+    .await
+}
+
+/// Records consents of a bulk load: (member id, field) pairs.
+pub async fn bulk_consents(
+    conn: &mut PgConnection,
+    ids: &[i64],
+    fields: &[String],
+    source: &str,
+    now: OffsetDateTime,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO member_consents (member_id, field, granted, source, recorded_at)
+         SELECT id, field, TRUE, $3, $4 FROM UNNEST($1::BIGINT[], $2::TEXT[]) AS c(id, field)",
+        ids,
+        fields,
+        source,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

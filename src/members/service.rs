@@ -383,7 +383,12 @@ pub async fn public_search(
     filter.registered_to = None;
     let size = state.config.albo.page_size;
     let mut conn = state.pool.acquire().await?;
-    let (rows, more) = repo::search(&mut conn, &filter, size, page.max(0) * size).await?;
+    let (rows, more) = match filter.name_prefix.take() {
+        Some(prefix) => {
+            repo::public_name_search(&mut conn, &filter, &prefix, size, page.max(0) * size).await?
+        }
+        None => repo::search(&mut conn, &filter, size, page.max(0) * size).await?,
+    };
     let albo = &state.config.albo;
     let lines = rows
         .iter()
@@ -410,9 +415,15 @@ pub async fn public_detail(state: &AppState, number: i32) -> AppResult<PublicVie
     ))
 }
 
-pub async fn municipalities(state: &AppState) -> AppResult<Vec<String>> {
+/// Municipalities of the public register, for the search form; kept for a minute per process.
+pub async fn municipalities(state: &AppState) -> AppResult<std::sync::Arc<Vec<String>>> {
+    if let Some(cached) = state.caches.municipalities.get() {
+        return Ok(cached);
+    }
     let mut conn = state.pool.acquire().await?;
-    Ok(repo::municipalities(&mut conn).await?)
+    let list = std::sync::Arc::new(repo::municipalities(&mut conn).await?);
+    state.caches.municipalities.put(list.clone());
+    Ok(list)
 }
 
 // --- back office ------------------------------------------------------------------------------
@@ -614,4 +625,57 @@ pub async fn link_user(conn: &mut PgConnection, member_id: i64, user_id: i64) ->
 pub async fn raise_registration_counter(conn: &mut PgConnection) -> AppResult<()> {
     repo::raise_registration_counter(conn).await?;
     Ok(())
+}
+
+pub use repo::BulkMember;
+
+/// Loads many members at once (demo data, benchmarks), skipping codici fiscali already present.
+/// One audit entry for the whole load. Returns how many were created.
+pub async fn bulk_load(
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    rows: Vec<BulkMember>,
+) -> AppResult<usize> {
+    let codes: Vec<String> = rows.iter().map(|r| r.data.fiscal_code.clone()).collect();
+    let existing: std::collections::HashSet<String> = repo::existing_fiscal_codes(conn, &codes)
+        .await?
+        .into_iter()
+        .collect();
+    let rows: Vec<BulkMember> = rows
+        .into_iter()
+        .filter(|r| !existing.contains(&r.data.fiscal_code))
+        .collect();
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let ids = repo::bulk_insert(conn, &rows, now).await?;
+    let (mut c_ids, mut c_fields) = (vec![], vec![]);
+    for (id, r) in ids.iter().zip(&rows) {
+        for f in &r.consents {
+            if OptionalField::parse(f).is_none() {
+                return Err(AppError::internal(format!("unknown consent field {f}")));
+            }
+            c_ids.push(*id);
+            c_fields.push(f.clone());
+        }
+    }
+    repo::bulk_consents(conn, &c_ids, &c_fields, "import", now).await?;
+    audit::record(
+        conn,
+        now,
+        audit::Event {
+            actor,
+            action: "member.bulk_create",
+            entity: "member",
+            entity_id: None,
+            details: json!({ "count": ids.len(), "first_id": ids.first(), "last_id": ids.last() }),
+        },
+    )
+    .await?;
+    Ok(ids.len())
+}
+
+pub async fn id_by_fiscal_code(conn: &mut PgConnection, fiscal_code: &str) -> AppResult<Option<i64>> {
+    Ok(repo::id_by_fiscal_code(conn, fiscal_code).await?)
 }

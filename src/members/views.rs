@@ -21,7 +21,7 @@ pub struct AlboPage {
     pub q: AlboQuery,
     pub sections: Vec<(String, String)>,
     pub sectors: Vec<(String, String)>,
-    pub municipalities: Vec<String>,
+    pub municipalities: std::sync::Arc<Vec<String>>,
     pub searched: bool,
     pub error: Option<String>,
     pub lines: Vec<PublicLine>,

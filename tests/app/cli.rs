@@ -40,8 +40,29 @@ async fn seed_demo_then_audit_verify_passes_and_fails_after_tampering(pool: PgPo
         assert!(text.contains(email), "{email} not printed: {text}");
     }
     assert!(text.contains("demo-admin-2026"));
+    assert!(text.contains("302 demo members created"), "{text}");
     let out = ordo(&db, &["seed-demo"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("0 accounts created, 10 already present"));
+    let again = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        again.contains("0 accounts created, 10 already present"),
+        "{again}"
+    );
+    assert!(again.contains("0 demo members created"), "{again}");
+    let (active, applicants, linked): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status = 'active'), count(*) FILTER (WHERE status = 'applicant'),
+                count(user_id) FROM members",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(
+        active > 250 && applicants >= 6,
+        "{active} active, {applicants} applicants"
+    );
+    assert_eq!(
+        linked, 2,
+        "the demo member and applicant accounts have their register entries"
+    );
 
     let out = ordo(&db, &["audit", "verify"]);
     assert_eq!(
@@ -50,7 +71,7 @@ async fn seed_demo_then_audit_verify_passes_and_fails_after_tampering(pool: PgPo
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("intact: 10 entries"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("audit log intact"));
 
     let mut conn = pool.acquire().await.unwrap();
     sqlx::query("SET session_replication_role = replica")

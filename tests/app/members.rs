@@ -375,26 +375,59 @@ async fn public_albo_search_is_accent_and_case_insensitive_and_hides_non_public_
 }
 
 #[sqlx::test]
-async fn public_albo_paginates(pool: PgPool) {
-    let mut app = TestApp::new(pool).await;
-    let names = ["Marco", "Luca", "Paolo", "Andrea", "Giorgio"];
-    for (i, n) in names.iter().enumerate() {
+async fn public_albo_paginates_surname_matches_then_name_matches(pool: PgPool) {
+    let config = crate::helpers::test_config(&[("ORDO_ALBO_PAGE_SIZE", "2")]);
+    let mut app = TestApp::with(pool, config, std::sync::Arc::new(ordo::mail::LogMailer), |b| b).await;
+    for (i, (surname, name)) in [
+        ("Rossi", "Marco"),
+        ("Rossi", "Luca"),
+        ("Rossini", "Paolo"),
+        ("Bianchi", "Rossana"),
+        ("Verdi", "Anna"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let sex = if *name == "Rossana" || *name == "Anna" {
+            Sex::F
+        } else {
+            Sex::M
+        };
         add(
             &app,
             data(
-                "Rossi",
-                n,
+                surname,
+                name,
                 date!(1980 - 01 - 01) + time::Duration::days(i as i64 * 40),
-                Sex::M,
+                sex,
             ),
             REGISTERED,
         )
         .await;
     }
-    // Page size 20 by default: all on one page; the link to the next page is absent.
-    let r = app.get("/albo?q=rossi").await;
-    assert_eq!(r.texts("#albo-results li").len(), 5);
-    assert!(!r.has("#next-page"));
+    let mut pages = vec![];
+    let mut link = Some("/albo?q=ross".to_string());
+    while let Some(l) = link {
+        let r = app.get(&l).await;
+        assert_eq!(r.status, StatusCode::OK);
+        pages.push(r.texts("#albo-results li a"));
+        link = r
+            .doc()
+            .select(&scraper::Selector::parse("#next-page").unwrap())
+            .next()
+            .and_then(|a| a.value().attr("href").map(str::to_string));
+        assert!(pages.len() < 5, "pagination does not end");
+    }
+    assert_eq!(
+        pages,
+        vec![
+            vec!["Rossi Luca", "Rossi Marco"],
+            vec!["Rossini Paolo", "Bianchi Rossana"]
+        ]
+    );
+    // Deep page past the end: empty, no error.
+    let r = app.get("/albo?q=ross&pagina=7").await;
+    assert!(r.has("#no-results"));
 }
 
 #[sqlx::test]
