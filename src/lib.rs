@@ -14,6 +14,7 @@ pub mod mail;
 pub mod members;
 pub mod ops;
 pub mod pages;
+pub mod requests;
 pub mod router;
 pub mod state;
 pub mod web;

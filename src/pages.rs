@@ -26,6 +26,8 @@ pub struct BackofficeHome {
     pub roles: Vec<&'static str>,
     pub can_read_audit: bool,
     pub can_manage_users: bool,
+    pub can_read_members: bool,
+    pub can_handle_requests: bool,
 }
 
 pub async fn backoffice_home(ctx: Ctx) -> AppResult<BackofficeHome> {
@@ -37,6 +39,8 @@ pub async fn backoffice_home(ctx: Ctx) -> AppResult<BackofficeHome> {
         roles: user.roles.iter().map(|r| r.label()).collect(),
         can_read_audit: p.decide(Permission::AuditRead) == Decision::Allow,
         can_manage_users: p.decide(Permission::UsersManage) == Decision::Allow,
+        can_read_members: p.decide(Permission::MembersRead) == Decision::Allow,
+        can_handle_requests: p.decide(Permission::RequestsManage) == Decision::Allow,
         layout: ctx.layout("Back office").await?,
     })
 }

@@ -15,7 +15,7 @@ use axum::routing::MethodRouter;
 use crate::auth::{CurrentUser, Decision, Permission, Principal};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::{api, audit, auth, members, ops, pages, web};
+use crate::{api, audit, auth, members, ops, pages, requests, web};
 
 /// One registered route: method (lower case, as in `axum::routing`), path pattern and permission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +78,9 @@ routes! {
     get  "/portale"                 Portal        => members::handlers::portal;
     post "/portale/consensi"        Portal        => members::handlers::set_consents;
     post "/portale/sede-lavoro"     Portal        => members::handlers::set_workplace;
+    get  "/portale/richieste"       Portal        => requests::handlers::my_requests;
+    post "/portale/richieste/dati"  Portal        => requests::handlers::submit_data_change;
+    post "/portale/richieste/pec"   Portal        => requests::handlers::submit_pec;
 
     // Back office.
     get  "/backoffice"              Backoffice    => pages::backoffice_home;
@@ -87,6 +90,9 @@ routes! {
     get  "/backoffice/iscritti/export.csv" MembersWrite => members::handlers::export_csv;
     get  "/backoffice/iscritti/{id}" MembersRead  => members::handlers::sheet;
     post "/backoffice/iscritti/{id}/stato" MembersWrite => members::handlers::change_status;
+    get  "/backoffice/pratiche"     RequestsManage => requests::handlers::inbox;
+    get  "/backoffice/pratiche/{id}" RequestsManage => requests::handlers::detail;
+    post "/backoffice/pratiche/{id}/azione" RequestsManage => requests::handlers::act;
 
     // JSON API.
     get  "/api/v1"                  Public        => api::index;

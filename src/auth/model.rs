@@ -96,6 +96,8 @@ pub enum Permission {
     MembersRead,
     /// Register members and their status changes; export lists.
     MembersWrite,
+    /// Handle the members' requests (pratiche): inbox, review, decisions.
+    RequestsManage,
 }
 
 impl Permission {
@@ -118,6 +120,7 @@ pub const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             Permission::Backoffice,
             Permission::MembersRead,
             Permission::MembersWrite,
+            Permission::RequestsManage,
         ],
     ),
     (

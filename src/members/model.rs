@@ -447,6 +447,22 @@ pub fn format_address(street: &str, cap: &str, municipality: &str, province: &st
         .join(", ")
 }
 
+/// Fields a member may ask to change through a request, and the PEC (changed by its own request).
+pub const CONTACT_FIELDS: &[&str] = &[
+    "residence_address",
+    "residence_cap",
+    "residence_municipality",
+    "residence_province",
+    "domicile_address",
+    "domicile_cap",
+    "domicile_municipality",
+    "domicile_province",
+    "email",
+    "phone",
+    "specialisations",
+    "pec",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

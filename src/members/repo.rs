@@ -766,3 +766,20 @@ pub async fn bulk_consents(
     .await?;
     Ok(())
 }
+
+/// Updates contact and address fields by name (names come from `model::CONTACT_FIELDS` only).
+pub async fn update_contact_fields(
+    conn: &mut PgConnection,
+    member_id: i64,
+    changes: &[(&'static str, String)],
+    now: OffsetDateTime,
+) -> sqlx::Result<()> {
+    let mut qb = sqlx::QueryBuilder::new("UPDATE members SET updated_at = ");
+    qb.push_bind(now);
+    for (field, value) in changes {
+        qb.push(format!(", {field} = ")).push_bind(value.clone());
+    }
+    qb.push(" WHERE id = ").push_bind(member_id);
+    qb.build().execute(&mut *conn).await?;
+    Ok(())
+}

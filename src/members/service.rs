@@ -679,3 +679,64 @@ pub async fn bulk_load(
 pub async fn id_by_fiscal_code(conn: &mut PgConnection, fiscal_code: &str) -> AppResult<Option<i64>> {
     Ok(repo::id_by_fiscal_code(conn, fiscal_code).await?)
 }
+
+/// The member record of an account, inside the caller's transaction.
+pub async fn member_of_user(conn: &mut PgConnection, user_id: i64) -> AppResult<Option<MemberRow>> {
+    Ok(repo::by_user(conn, user_id).await?)
+}
+
+impl MemberRow {
+    /// The current value of a contact field (see `model::CONTACT_FIELDS`).
+    pub fn contact_value(&self, field: &str) -> Option<&str> {
+        Some(match field {
+            "residence_address" => &self.residence_address,
+            "residence_cap" => &self.residence_cap,
+            "residence_municipality" => &self.residence_municipality,
+            "residence_province" => &self.residence_province,
+            "domicile_address" => &self.domicile_address,
+            "domicile_cap" => &self.domicile_cap,
+            "domicile_municipality" => &self.domicile_municipality,
+            "domicile_province" => &self.domicile_province,
+            "email" => &self.email,
+            "phone" => &self.phone,
+            "specialisations" => &self.specialisations,
+            "pec" => &self.pec,
+            _ => return None,
+        })
+    }
+}
+
+/// Applies approved changes of contact fields (unknown field names are refused), with the audit entry.
+pub async fn apply_contact_changes(
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    member_id: i64,
+    changes: &[(String, String)],
+) -> AppResult<()> {
+    let member = repo::by_id(conn, member_id).await?.ok_or(AppError::NotFound)?;
+    let mut checked: Vec<(&'static str, String)> = vec![];
+    let (mut before, mut after) = (serde_json::Map::new(), serde_json::Map::new());
+    for (field, value) in changes {
+        let Some(name) = model::CONTACT_FIELDS.iter().find(|f| **f == field.as_str()) else {
+            return Err(AppError::internal(format!("not a contact field: {field}")));
+        };
+        before.insert(field.clone(), json!(member.contact_value(field)));
+        after.insert(field.clone(), json!(value));
+        checked.push((name, value.clone()));
+    }
+    repo::update_contact_fields(conn, member_id, &checked, now).await?;
+    audit::record(
+        conn,
+        now,
+        audit::Event {
+            actor,
+            action: "member.contact_change",
+            entity: "member",
+            entity_id: Some(member_id.to_string()),
+            details: json!({ "before": before, "after": after }),
+        },
+    )
+    .await?;
+    Ok(())
+}

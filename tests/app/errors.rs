@@ -162,6 +162,9 @@ async fn cr_lf_in_input_cannot_forge_a_log_line(pool: PgPool) {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other tests run on other threads with no subscriber: make sure the call sites' cached
+    // "interest" counts this one.
+    tracing::callsite::rebuild_interest_cache();
     let mut app = TestApp::new(pool).await;
     app.get("/login").await;
     let evil = "x@example.org\r\n2026-11-22T00:00:00Z  INFO FORGED: admin logged in\n";

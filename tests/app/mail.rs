@@ -9,7 +9,7 @@ use sqlx::PgPool;
 
 use crate::helpers::{PASSWORD, TestApp, test_config};
 
-fn smtp() -> (String, PathBuf) {
+pub fn smtp() -> (String, PathBuf) {
     let port = std::env::var("ORDO_TEST_SMTP_PORT")
         .expect("ORDO_TEST_SMTP_PORT: run the tests with scripts/test, which starts an SMTP receiver");
     let dir = std::env::var("ORDO_TEST_MAILDIR").expect("ORDO_TEST_MAILDIR: run the tests with scripts/test");
@@ -17,7 +17,7 @@ fn smtp() -> (String, PathBuf) {
 }
 
 /// The body of the newest message to `to` in the Maildir, decoded.
-async fn wait_for_mail(maildir: &std::path::Path, to: &str) -> String {
+pub async fn wait_for_mail(maildir: &std::path::Path, to: &str) -> String {
     for _ in 0..100 {
         for sub in ["new", "cur"] {
             if let Ok(entries) = std::fs::read_dir(maildir.join(sub)) {

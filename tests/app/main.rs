@@ -10,5 +10,6 @@ mod login;
 mod mail;
 mod members;
 mod ops;
+mod requests;
 mod routes;
 mod session;

@@ -1,0 +1,126 @@
+// The member register end to end: a member asks for a data change, the secretariat approves it,
+// the public Albo shows the new e-mail only after the member consents to it. axe on every page
+// visited; 360 px screenshots of the public Albo and of the portal home.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import {
+  env,
+  url,
+  launchBrowser,
+  newPage,
+  assertCleanLoad,
+  assertNoAxeViolations,
+  totpFor,
+  freshCode,
+  submitForm,
+  submitLogin,
+  submitOtp,
+  logout,
+  pathOf,
+  screenshotDir,
+  stepper,
+} from './lib.mjs';
+
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+const NEW_EMAIL = `mario.rossi.${Date.now()}@esempio.it`;
+
+test('data change approved by the secretariat, e-mail public only after consent', { timeout: 180_000 }, async (t) => {
+  const step = stepper(t);
+  const phone = { viewport: { width: 360, height: 740 } };
+  const member = await newPage(browser, phone);
+  const staff = await newPage(browser);
+  const visitor = await newPage(browser, phone);
+  t.after(() => Promise.all([member.context.close(), staff.context.close(), visitor.context.close()]));
+  let detailUrl;
+
+  await step('the member logs in and sees the portal (360 px screenshot)', async () => {
+    const r = await submitLogin(member.page, env('MEMBER_EMAIL'), env('MEMBER_PASSWORD'));
+    assert.equal(r.status(), 303);
+    assert.equal(pathOf(member.page), '/portale');
+    assert.match(await member.page.locator('#my-status').innerText(), /Iscritto/);
+    await member.page.screenshot({ path: path.join(screenshotDir(), 'portale-360.png'), fullPage: true });
+    const width = await member.page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 360, `horizontal scroll on the portal at 360 px: ${width}`);
+  });
+  await step('axe: portal home', () => assertNoAxeViolations(member.page, '/portale'), { blocking: false });
+
+  await step('the member asks to change the e-mail', async () => {
+    await member.page.goto(url('/portale/richieste'));
+    await assertNoAxeViolations(member.page, '/portale/richieste');
+    await member.page.locator('#dc-email').fill(NEW_EMAIL);
+    const r = await submitForm(member.page, '#data-change-form');
+    assert.equal(r.status(), 303);
+    assert.match(await member.page.locator('.alert-success').innerText(), /pratica n\. \d+/);
+    assert.match(await member.page.locator('.request-state').first().innerText(), /Presentata/);
+  });
+
+  await step('the public Albo finds the member, without the e-mail (360 px screenshot)', async () => {
+    await visitor.page.goto(url('/albo?q=rossi%20mario'));
+    const link = visitor.page.locator('#albo-results a', { hasText: 'Rossi Mario' }).first();
+    await link.waitFor();
+    await visitor.page.screenshot({ path: path.join(screenshotDir(), 'albo-360.png'), fullPage: true });
+    const width = await visitor.page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 360, `horizontal scroll on the Albo at 360 px: ${width}`);
+    await assertNoAxeViolations(visitor.page, '/albo search');
+    await link.click();
+    await visitor.page.waitForLoadState('load');
+    detailUrl = visitor.page.url();
+    await assertNoAxeViolations(visitor.page, '/albo/<n>');
+    assert.equal(await visitor.page.locator('#field-email').count(), 0, 'e-mail shown without consent');
+    assert.ok(!(await visitor.page.content()).includes(NEW_EMAIL));
+  });
+
+  await step('the secretariat approves the request', async () => {
+    const r = await submitLogin(staff.page, env('STAFF_EMAIL'), env('STAFF_PASSWORD'));
+    assert.equal(r.status(), 303);
+    assert.equal(pathOf(staff.page), '/login/otp');
+    const { code } = await freshCode(totpFor(env('STAFF_TOTP_SECRET')));
+    const otp = await submitOtp(staff.page, code);
+    assert.equal(otp.status(), 303);
+    await staff.page.goto(url('/backoffice/pratiche'));
+    await assertNoAxeViolations(staff.page, '/backoffice/pratiche');
+    await staff.page.locator('#requests-table a').first().click();
+    await staff.page.waitForLoadState('load');
+    await assertNoAxeViolations(staff.page, '/backoffice/pratiche/<n>');
+    assert.ok((await staff.page.locator('#request-diff').innerText()).includes(NEW_EMAIL));
+    const post = staff.page.waitForResponse((res) => res.request().method() === 'POST');
+    await staff.page.locator('#action-approve').click();
+    assert.equal((await post).status(), 303);
+    await staff.page.waitForLoadState('load');
+    assert.match(await staff.page.locator('#request-state').innerText(), /Accolta/);
+    await logout(staff.page);
+  });
+
+  await step('still private until the member consents', async () => {
+    await visitor.page.goto(detailUrl);
+    assert.equal(await visitor.page.locator('#field-email').count(), 0);
+  });
+
+  await step('the member consents to show the e-mail', async () => {
+    await member.page.goto(url('/portale'));
+    assert.ok((await member.page.locator('#my-data').innerText()).includes(NEW_EMAIL), 'approved e-mail in the register');
+    // Bootstrap Italia draws the checkbox on its label, as a person clicks it.
+    await member.page.locator('label[for=consent-email]').click();
+    const r = await submitForm(member.page, '#consents-form');
+    assert.equal(r.status(), 303);
+    assert.ok(await member.page.locator('#consent-email').isChecked());
+  });
+
+  await step('the public Albo now shows the new e-mail', async () => {
+    await visitor.page.goto(detailUrl);
+    assert.equal((await visitor.page.locator('#field-email').innerText()).trim(), NEW_EMAIL);
+    await assertNoAxeViolations(visitor.page, '/albo/<n> with consent');
+  });
+
+  await step('no CSP violations or broken assets', () => {
+    for (const [who, p] of [['member', member], ['staff', staff], ['visitor', visitor]]) assertCleanLoad(p.issues, who);
+  }, { blocking: false });
+});
