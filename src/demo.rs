@@ -258,6 +258,10 @@ pub async fn seed_members(state: &AppState, n: u64) -> AppResult<usize> {
         start = end;
     }
     created += seed_account_members(state).await?;
+    if created > 1_000 {
+        // After a bulk load: fresh statistics and visibility map, as a running register would have.
+        crate::members::service::vacuum_analyze(&state.pool).await?;
+    }
     Ok(created)
 }
 

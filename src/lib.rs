@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod export;
 pub mod format;
+pub mod gdpr;
 pub mod mail;
 pub mod members;
 pub mod ops;

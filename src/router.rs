@@ -15,7 +15,7 @@ use axum::routing::MethodRouter;
 use crate::auth::{CurrentUser, Decision, Permission, Principal};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::{api, audit, auth, members, ops, pages, requests, web};
+use crate::{api, audit, auth, gdpr, members, ops, pages, requests, web};
 
 /// One registered route: method (lower case, as in `axum::routing`), path pattern and permission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +79,7 @@ routes! {
     post "/portale/consensi"        Portal        => members::handlers::set_consents;
     post "/portale/sede-lavoro"     Portal        => members::handlers::set_workplace;
     get  "/portale/richieste"       Portal        => requests::handlers::my_requests;
+    get  "/portale/i-miei-dati.json" Portal       => gdpr::my_data;
     post "/portale/richieste/dati"  Portal        => requests::handlers::submit_data_change;
     post "/portale/richieste/pec"   Portal        => requests::handlers::submit_pec;
 

@@ -783,3 +783,11 @@ pub async fn update_contact_fields(
     qb.build().execute(&mut *conn).await?;
     Ok(())
 }
+
+/// VACUUM cannot run in a transaction: this takes the pool, not a connection in a transaction.
+pub async fn vacuum_analyze(pool: &sqlx::PgPool) -> sqlx::Result<()> {
+    sqlx::query("VACUUM (ANALYZE) members, member_sectors, member_status_events, member_consents")
+        .execute(pool)
+        .await?;
+    Ok(())
+}

@@ -740,3 +740,41 @@ pub async fn apply_contact_changes(
     .await?;
     Ok(())
 }
+
+/// The member's own register entry, history and consents, for the GDPR download.
+pub async fn export_mine(state: &AppState, user: &CurrentUser) -> AppResult<Option<serde_json::Value>> {
+    let mut conn = state.pool.acquire().await?;
+    let Some(member) = repo::by_user(&mut conn, user.id).await? else {
+        return Ok(None);
+    };
+    let events = repo::events(&mut conn, member.id).await?;
+    let consents = repo::consents(&mut conn, member.id).await?;
+    Ok(Some(
+        json!({ "member": member, "status_history": events, "consents": consents }),
+    ))
+}
+
+/// Records that a person downloaded their own data.
+pub async fn record_self_export(state: &AppState, user: &CurrentUser) -> AppResult<()> {
+    let mut tx = state.pool.begin().await?;
+    audit::record(
+        &mut tx,
+        state.now(),
+        audit::Event {
+            actor: &user.actor(),
+            action: "gdpr.self_export",
+            entity: "user",
+            entity_id: Some(user.id.to_string()),
+            details: json!({}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// VACUUM (ANALYZE) of the register's tables, after a bulk load.
+pub async fn vacuum_analyze(pool: &sqlx::PgPool) -> AppResult<()> {
+    repo::vacuum_analyze(pool).await?;
+    Ok(())
+}

@@ -216,6 +216,26 @@ pub struct MemberSheetPage {
     pub notice: Option<String>,
     pub kinds: Vec<(&'static str, &'static str)>,
     pub reasons: Vec<(&'static str, &'static str)>,
+    /// Verification of the personal data against the codice fiscale: empty when consistent.
+    pub verification: Vec<String>,
+}
+
+/// What in the declared personal data does not match the codice fiscale.
+pub fn verify_personal_data(m: &MemberRow) -> Vec<String> {
+    use super::cf::{CodiceFiscale, Declared, Sex};
+    let cf = match CodiceFiscale::parse(&m.fiscal_code) {
+        Ok(cf) => cf,
+        Err(e) => return vec![e.message()],
+    };
+    let sex = if m.sex == "F" { Sex::F } else { Sex::M };
+    let declared = Declared {
+        surname: &m.surname,
+        name: &m.name,
+        birth_date: m.birth_date,
+        sex,
+        place_code: None,
+    };
+    cf.mismatches(&declared).iter().map(|x| x.message()).collect()
 }
 
 impl MemberSheetPage {
@@ -249,6 +269,7 @@ impl MemberSheetPage {
             csrf_token,
             errors,
             notice,
+            verification: verify_personal_data(m),
             kinds: EventKind::ALL
                 .iter()
                 .filter(|k| **k != EventKind::Application)

@@ -696,3 +696,89 @@ async fn the_member_sets_the_place_of_work(pool: PgPool) {
     let r = m.post("/portale/sede-lavoro", &[("workplace_name", &long)]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[sqlx::test]
+async fn the_sheet_verifies_personal_data_against_the_codice_fiscale(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let ok = add(
+        &app,
+        data("Rossi", "Mario", date!(1980 - 04 - 12), Sex::M),
+        REGISTERED,
+    )
+    .await;
+    let mut s = secretary(&app).await;
+    let r = s.get(&format!("/backoffice/iscritti/{ok}")).await;
+    assert!(r.has("#verification-ok"));
+    // Data imported from an old system with a wrong birth date (bypassing the form's checks).
+    let mut d = data("Bianchi", "Giulia", date!(1990 - 07 - 03), Sex::F);
+    d.birth_date = Some(date!(1990 - 07 - 04));
+    let cf = d.fiscal_code.clone();
+    sqlx::query(
+        "INSERT INTO members (fiscal_code, surname, name, sex, birth_date, birth_place, section, search_key,
+            search_key_alt, created_at, updated_at) VALUES ($1, 'Bianchi', 'Giulia', 'F', '1990-07-04', 'Trieste', 'A',
+            'bianchi giulia', 'giulia bianchi', now(), now())",
+    )
+    .bind(&cf)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let bad: i64 = sqlx::query_scalar("SELECT id FROM members WHERE fiscal_code = $1")
+        .bind(&cf)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let r = s.get(&format!("/backoffice/iscritti/{bad}")).await;
+    assert!(
+        r.texts("#verification-problems li")[0].contains("data di nascita"),
+        "{:?}",
+        r.texts("#verification-problems li")
+    );
+}
+
+#[sqlx::test]
+async fn a_member_downloads_all_own_data_as_json(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let id = add(
+        &app,
+        data("Rossi", "Mario", date!(1980 - 04 - 12), Sex::M),
+        REGISTERED,
+    )
+    .await;
+    app.create_user("mario@example.org", &[Role::Member], false).await;
+    let user_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'mario@example.org'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    ordo::members::service::link_user(&mut tx, id, user_id)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut m = app.fresh_browser();
+    m.login("mario@example.org", PASSWORD, None).await;
+    m.get("/portale/richieste").await;
+    m.post("/portale/richieste/dati", &[("phone", "+39 040 000000")])
+        .await;
+    let r = m.get("/portale/i-miei-dati.json").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["account"]["email"], "mario@example.org");
+    assert_eq!(v["register"]["member"]["surname"], "Rossi");
+    assert_eq!(v["register"]["member"]["registration_number"], 1);
+    assert_eq!(v["register"]["status_history"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        v["requests"][0]["content"]["changes"][0]["after"],
+        "+39 040 000000"
+    );
+    let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'gdpr.self_export'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(logged, 1);
+}
