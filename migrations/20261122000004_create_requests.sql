@@ -3,7 +3,7 @@
 -- append-only in request_events; requests.state follows the newest event (trigger).
 CREATE TABLE requests (
     id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    kind         TEXT NOT NULL CHECK (kind IN ('data_change', 'pec')),
+    kind         TEXT NOT NULL CHECK (kind IN ('data_change', 'pec', 'photo')),
     member_id    BIGINT NOT NULL REFERENCES members (id),
     requested_by BIGINT NOT NULL REFERENCES users (id),
     state        TEXT NOT NULL DEFAULT 'submitted'

@@ -81,6 +81,7 @@ impl AppBuilder {
                 Duration::from_secs(config.http.request_timeout_seconds),
             ))
             .layer(RequestBodyLimitLayer::new(config.http.max_body_bytes))
+            .layer(axum::extract::DefaultBodyLimit::max(config.http.max_body_bytes))
             .layer(axum::middleware::from_fn_with_state(state.clone(), web::errors::render))
             .layer(axum::middleware::from_fn_with_state(state.clone(), web::session::load_user))
             .layer(web::session::layer(state.pool.clone(), &config))

@@ -73,6 +73,7 @@ routes! {
     // Public Albo.
     get  "/albo"                    Public        => members::handlers::albo;
     get  "/albo/{numero}"           Public        => members::handlers::albo_member;
+    get  "/albo/{numero}/foto"      Public        => members::handlers::albo_photo;
 
     // Member portal.
     get  "/portale"                 Portal        => members::handlers::portal;
@@ -82,6 +83,8 @@ routes! {
     get  "/portale/i-miei-dati.json" Portal       => gdpr::my_data;
     post "/portale/richieste/dati"  Portal        => requests::handlers::submit_data_change;
     post "/portale/richieste/pec"   Portal        => requests::handlers::submit_pec;
+    post "/portale/foto"            Portal        => requests::handlers::submit_photo;
+    get  "/portale/foto/{id}"       Portal        => requests::handlers::my_photo;
 
     // Back office.
     get  "/backoffice"              Backoffice    => pages::backoffice_home;
@@ -92,6 +95,7 @@ routes! {
     get  "/backoffice/iscritti/{id}" MembersRead  => members::handlers::sheet;
     post "/backoffice/iscritti/{id}/stato" MembersWrite => members::handlers::change_status;
     get  "/backoffice/pratiche"     RequestsManage => requests::handlers::inbox;
+    get  "/backoffice/foto/{id}"    MembersRead   => requests::handlers::staff_photo;
     get  "/backoffice/pratiche/{id}" RequestsManage => requests::handlers::detail;
     post "/backoffice/pratiche/{id}/azione" RequestsManage => requests::handlers::act;
 

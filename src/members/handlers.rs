@@ -133,6 +133,21 @@ pub async fn albo_member(ctx: Ctx, Path(number): Path<String>) -> AppResult<Resp
     .into_response())
 }
 
+/// `GET /albo/{numero}/foto`: the approved photo, only with the member's consent.
+pub async fn albo_photo(ctx: Ctx, Path(number): Path<String>) -> AppResult<Response> {
+    ctx.state.check_public_rate(ctx.client_ip)?;
+    let number: i32 = number.parse().map_err(|_| AppError::NotFound)?;
+    let bytes = service::public_photo(&ctx.state, number).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 // --- back office ------------------------------------------------------------------------------
 
 #[derive(Deserialize, Default, Clone)]

@@ -5,6 +5,7 @@ pub mod cf;
 pub mod demo_people;
 pub mod handlers;
 pub mod model;
+pub mod photo;
 mod repo;
 pub mod service;
 mod views;

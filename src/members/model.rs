@@ -357,6 +357,8 @@ pub struct PublicView {
     pub phone: Option<String>,
     pub address: Option<String>,
     pub specialisations: Option<String>,
+    /// URL of the approved photo.
+    pub photo: Option<String>,
 }
 
 /// The facts a public view is built from.
@@ -377,6 +379,7 @@ pub struct PublicFacts<'a> {
     pub address: String,
     pub specialisations: &'a str,
     pub consents: &'a [String],
+    pub has_photo: bool,
 }
 
 fn non_empty(s: impl Into<String>) -> Option<String> {
@@ -425,6 +428,13 @@ pub fn public_view(f: &PublicFacts<'_>, public_fields: &[String]) -> PublicView 
         specialisations: consented(OptionalField::Specialisations)
             .then(|| non_empty(f.specialisations))
             .flatten(),
+        photo: match (
+            consented(OptionalField::Photo) && f.has_photo,
+            f.registration_number,
+        ) {
+            (true, Some(n)) => Some(format!("/albo/{n}/foto")),
+            _ => None,
+        },
     }
 }
 
@@ -569,6 +579,7 @@ mod tests {
             address: "Via Verdi 2, 34100 Trieste (TS)".into(),
             specialisations: "Strutture",
             consents,
+            has_photo: true,
         }
     }
 
@@ -595,11 +606,22 @@ mod tests {
             (None, None, None, None)
         );
         assert_eq!(none.birth_date, None, "not in the public list");
+        assert_eq!(none.photo, None, "approved photo, but no consent");
         let consents = vec!["email".to_string(), "specialisations".to_string()];
         let some = public_view(&facts(&consents), &public);
         assert_eq!(some.email.as_deref(), Some("mario@esempio.it"));
         assert_eq!(some.specialisations.as_deref(), Some("Strutture"));
         assert_eq!(some.phone, None);
+        let photo = vec!["photo".to_string()];
+        assert_eq!(
+            public_view(&facts(&photo), &public).photo.as_deref(),
+            Some("/albo/1234/foto")
+        );
+        let photo = vec!["photo".to_string()];
+        assert_eq!(
+            public_view(&facts(&photo), &public).photo.as_deref(),
+            Some("/albo/1234/foto")
+        );
         // The configured list decides even for legal fields.
         let fewer = public_view(&facts(&[]), &["surname".to_string()]);
         assert_eq!(fewer.pec, None);

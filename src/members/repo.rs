@@ -83,6 +83,7 @@ pub struct MemberRow {
     pub user_id: Option<i64>,
     pub sectors: Vec<String>,
     pub special_lists: Vec<String>,
+    pub photo_id: Option<i64>,
 }
 
 const MEMBER_COLUMNS: &str = "m.id, m.fiscal_code, m.surname, m.name, m.sex, m.birth_date, m.birth_place,
@@ -91,7 +92,7 @@ const MEMBER_COLUMNS: &str = "m.id, m.fiscal_code, m.surname, m.name, m.sex, m.b
     m.workplace_name, m.workplace_address, m.workplace_municipality, m.email, m.pec, m.phone, m.section,
     m.degree_class, m.degree_university, m.degree_year, m.state_exam_year, m.state_exam_seat,
     m.specialisations, m.registration_number, m.registration_date, m.status, m.public_consents, m.user_id,
-    m.sectors, m.special_lists";
+    m.sectors, m.special_lists, m.photo_id";
 
 pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<MemberRow>> {
     sqlx::query_as::<_, MemberRow>(&format!("SELECT {MEMBER_COLUMNS} FROM members m WHERE m.id = $1"))
@@ -450,6 +451,7 @@ pub struct ListRow {
     pub specialisations: String,
     pub status: String,
     pub public_consents: Vec<String>,
+    pub photo_id: Option<i64>,
 }
 
 const LIST_COLUMNS: &str =
@@ -457,7 +459,7 @@ const LIST_COLUMNS: &str =
     m.birth_date, m.section, m.sectors, m.special_lists,
     m.domicile_address, m.domicile_cap, m.domicile_municipality, m.domicile_province,
     m.residence_address, m.residence_cap, m.residence_municipality, m.residence_province,
-    m.email, m.pec, m.phone, m.specialisations, m.status, m.public_consents";
+    m.email, m.pec, m.phone, m.specialisations, m.status, m.public_consents, m.photo_id";
 
 fn push_filters(qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>, f: &SearchFilter) {
     qb.push(" WHERE TRUE");
@@ -790,4 +792,73 @@ pub async fn vacuum_analyze(pool: &sqlx::PgPool) -> sqlx::Result<()> {
         .execute(pool)
         .await?;
     Ok(())
+}
+
+pub struct NewPhoto<'a> {
+    pub member_id: i64,
+    pub jpeg: &'a [u8],
+    pub sha256: &'a [u8],
+    pub width: i32,
+    pub height: i32,
+    pub at: OffsetDateTime,
+    pub by: i64,
+}
+
+pub async fn insert_photo(conn: &mut PgConnection, p: &NewPhoto<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        "INSERT INTO member_photos (member_id, image, sha256, width, height, uploaded_at, uploaded_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        p.member_id,
+        p.jpeg,
+        p.sha256,
+        p.width,
+        p.height,
+        p.at,
+        p.by
+    )
+    .fetch_one(&mut *conn)
+    .await
+}
+
+pub async fn set_photo(
+    conn: &mut PgConnection,
+    member_id: i64,
+    photo_id: i64,
+    now: OffsetDateTime,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE members SET photo_id = $2, updated_at = $3 WHERE id = $1
+         AND EXISTS (SELECT 1 FROM member_photos p WHERE p.id = $2 AND p.member_id = $1)",
+        member_id,
+        photo_id,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A photo with the member it belongs to.
+pub async fn photo(conn: &mut PgConnection, photo_id: i64) -> sqlx::Result<Option<(i64, Vec<u8>)>> {
+    let row = sqlx::query!(
+        "SELECT member_id, image FROM member_photos WHERE id = $1",
+        photo_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| (r.member_id, r.image)))
+}
+
+/// The approved photo of a member of the public register who consented to show it.
+pub async fn public_photo(
+    conn: &mut PgConnection,
+    registration_number: i32,
+) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar!(
+        "SELECT p.image FROM members m JOIN member_photos p ON p.id = m.photo_id
+         WHERE m.registration_number = $1 AND m.status IN ('active', 'suspended') AND 'photo' = ANY(m.public_consents)",
+        registration_number
+    )
+    .fetch_optional(&mut *conn)
+    .await
 }

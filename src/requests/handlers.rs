@@ -200,3 +200,73 @@ pub async fn act(ctx: Ctx, Path(id): Path<i64>, RawForm(body): RawForm) -> AppRe
         Err(e) => Err(e),
     }
 }
+
+/// `POST /portale/foto` (multipart; the CSRF token travels in the query string).
+pub async fn submit_photo(
+    ctx: Ctx,
+    headers: axum::http::HeaderMap,
+    mut multipart: axum::extract::Multipart,
+) -> AppResult<Response> {
+    let user = ctx.require_user()?.clone();
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > ctx.state.config.http.max_body_bytes) {
+        return Err(AppError::PayloadTooLarge);
+    }
+    let mut upload: Option<Vec<u8>> = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(AppError::PayloadTooLarge),
+            Err(_) => {
+                return Err(AppError::BadRequest(
+                    "Il modulo inviato non è leggibile: riprova.".into(),
+                ));
+            }
+        };
+        if field.name() == Some("photo") {
+            match field.bytes().await {
+                Ok(b) => upload = Some(b.to_vec()),
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    return Err(AppError::PayloadTooLarge);
+                }
+                Err(_) => {
+                    return Err(AppError::BadRequest(
+                        "Il file non è arrivato per intero: riprova.".into(),
+                    ));
+                }
+            }
+        }
+    }
+    let result = service::submit_photo(&ctx.state, &user, &upload.unwrap_or_default()).await;
+    after_submit(&ctx, result).await
+}
+
+fn jpeg(bytes: Vec<u8>) -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "image/jpeg"),
+            (axum::http::header::CACHE_CONTROL, "private, max-age=300"),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// `GET /portale/foto/{id}`: one of the member's own photos (also while awaiting approval).
+pub async fn my_photo(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    let user = ctx.require_user()?.clone();
+    Ok(jpeg(
+        crate::members::service::photo_bytes(&ctx.state, id, Some(&user)).await?,
+    ))
+}
+
+/// `GET /backoffice/foto/{id}`: any photo, for the staff deciding on it.
+pub async fn staff_photo(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    Ok(jpeg(
+        crate::members::service::photo_bytes(&ctx.state, id, None).await?,
+    ))
+}

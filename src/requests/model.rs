@@ -115,6 +115,7 @@ pub fn actions_from(state: State) -> Vec<Action> {
 pub enum Kind {
     DataChange,
     Pec,
+    Photo,
 }
 
 impl Kind {
@@ -122,11 +123,12 @@ impl Kind {
         match self {
             Kind::DataChange => "data_change",
             Kind::Pec => "pec",
+            Kind::Photo => "photo",
         }
     }
 
     pub fn parse(s: &str) -> Option<Kind> {
-        [Kind::DataChange, Kind::Pec]
+        [Kind::DataChange, Kind::Pec, Kind::Photo]
             .into_iter()
             .find(|k| k.as_str() == s)
     }
@@ -135,6 +137,7 @@ impl Kind {
         match self {
             Kind::DataChange => "Variazione dei dati personali",
             Kind::Pec => "Indirizzo PEC",
+            Kind::Photo => "Fototessera",
         }
     }
 }
@@ -191,6 +194,9 @@ mod tests {
             }
         }
         assert!(actions_from(State::Closed).is_empty());
+        for kind in [Kind::DataChange, Kind::Pec, Kind::Photo] {
+            assert_eq!(Kind::parse(kind.as_str()), Some(kind));
+        }
         assert_eq!(actions_from(State::Approved), vec![Action::Close]);
     }
 }

@@ -167,6 +167,34 @@ pub async fn submit_pec(state: &AppState, user: &CurrentUser, own_pec: Option<&s
     Ok(id)
 }
 
+/// A passport photo: checked, re-encoded and stored at once; it shows only after approval.
+pub async fn submit_photo(state: &AppState, user: &CurrentUser, upload: &[u8]) -> AppResult<i64> {
+    let processed = tokio::task::spawn_blocking({
+        let upload = upload.to_vec();
+        move || crate::members::photo::process(&upload)
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(|e| AppError::Validation(vec![e]))?;
+    let mut tx = state.pool.begin().await?;
+    let member = my_member(&mut tx, user).await?;
+    let photo_id = members::store_photo(&mut tx, state.now(), user, member.id, &processed).await?;
+    let payload = json!({ "photo_id": photo_id, "before": member.photo_id, "width": processed.width, "height": processed.height });
+    let id = submit(
+        state,
+        user,
+        &member,
+        Kind::Photo,
+        "Nuova fototessera",
+        payload,
+        &mut tx,
+    )
+    .await?;
+    tx.commit().await?;
+    notify(state, id).await;
+    Ok(id)
+}
+
 /// A decision or step by the secretariat. Approving applies the request to the register in the same
 /// transaction. For a PEC request the assigned address comes with the approval.
 pub async fn act(
@@ -259,6 +287,12 @@ async fn apply(
             };
             members::apply_contact_changes(conn, now, actor, request.member_id, &[("pec".to_string(), pec)])
                 .await
+        }
+        Some(Kind::Photo) => {
+            let photo_id = request.payload["photo_id"]
+                .as_i64()
+                .ok_or_else(|| AppError::internal("photo request without photo"))?;
+            members::set_photo(conn, now, actor, request.member_id, photo_id).await
         }
         None => Err(AppError::internal(format!(
             "unknown request kind {}",

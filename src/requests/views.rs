@@ -34,6 +34,7 @@ pub struct RequestView {
     pub changes: Vec<ChangeLine>,
     pub pec_mode: String,
     pub pec: String,
+    pub photo_id: Option<i64>,
     pub history: Vec<HistoryLine>,
     pub actions: Vec<(&'static str, &'static str)>,
 }
@@ -65,6 +66,7 @@ impl RequestView {
             changes,
             pec_mode: r.payload["mode"].as_str().unwrap_or_default().to_string(),
             pec: r.payload["pec"].as_str().unwrap_or_default().to_string(),
+            photo_id: r.payload["photo_id"].as_i64(),
             history: d
                 .events
                 .iter()

@@ -26,10 +26,11 @@ async fn unknown_route_is_a_404_page_in_the_layout_and_json_under_api(pool: PgPo
 async fn oversized_body_is_413(pool: PgPool) {
     let mut app = TestApp::new(pool).await;
     app.get("/login").await;
-    let big = format!("email=a%40b.it&password={}", "x".repeat(3 * 1024 * 1024));
+    let big = format!("email=a%40b.it&password={}", "x".repeat(13 * 1024 * 1024));
     let req = app
         .build(Method::POST, "/login")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::CONTENT_LENGTH, big.len().to_string())
         .body(Body::from(big))
         .unwrap();
     let r = app.request(req).await;

@@ -286,3 +286,131 @@ async fn pec_requests_register_or_assign_an_address(pool: PgPool) {
         .unwrap();
     assert_eq!(pec, "m.rossi@ingpec.eu");
 }
+
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 255) as u8, (y % 255) as u8, 90]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// POSTs a multipart upload with the CSRF token in the query string, as the portal's form does.
+async fn upload(b: &mut TestApp, bytes: Vec<u8>, filename: &str) -> crate::helpers::TestResponse {
+    let token = b.csrf.clone().unwrap_or_default();
+    let boundary = "ordo-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"{filename}\"\r\nContent-Type: image/jpeg\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend(bytes);
+    body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
+    let req = b
+        .build(
+            axum::http::Method::POST,
+            &format!("/portale/foto?csrf_token={token}"),
+        )
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .header("content-length", body.len().to_string())
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    b.request(req).await
+}
+
+#[sqlx::test]
+async fn a_photo_is_checked_reencoded_and_shown_only_after_approval_and_consent(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let (mut m, _id) = member(&app, "mario@example.org").await;
+    m.get("/portale/richieste").await;
+    // A PDF renamed .jpg and a photo over 5 MB are refused with a message; a 20 MB body gets 413.
+    let r = upload(&mut m, b"%PDF-1.7\n1 0 obj << >> endobj\n".to_vec(), "foto.jpg").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.texts(".alert-danger li")[0].contains("JPEG o PNG"));
+    let r = upload(&mut m, vec![0xFF; 6 * 1024 * 1024], "grande.jpg").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.texts(".alert-danger li")[0].contains("5 MB"));
+    let r = upload(&mut m, vec![0xFF; 20 * 1024 * 1024], "enorme.jpg").await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // Without the CSRF token: refused.
+    let token = m.csrf.take();
+    assert_eq!(
+        upload(&mut m, png(400, 500), "foto.png").await.status,
+        StatusCode::FORBIDDEN
+    );
+    m.csrf = token;
+
+    let r = upload(&mut m, png(900, 1200), "foto.png").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let request_id: i64 = r.location().unwrap().rsplit('=').next().unwrap().parse().unwrap();
+    let (photo_id, stored): (i64, Vec<u8>) = sqlx::query_as("SELECT id, image FROM member_photos")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        image::guess_format(&stored).unwrap(),
+        image::ImageFormat::Jpeg,
+        "re-encoded as JPEG"
+    );
+    assert_eq!(
+        image::load_from_memory(&stored).unwrap().height(),
+        800,
+        "scaled to passport size"
+    );
+    // The member consents to the photo, but it is not approved yet: nothing public.
+    let token = m.csrf.clone().unwrap();
+    m.post_raw(
+        "/portale/consensi",
+        &[("csrf_token", &token), ("consent", "photo")],
+    )
+    .await;
+    let mut visitor = app.fresh_browser();
+    assert_eq!(visitor.get("/albo/1/foto").await.status, StatusCode::NOT_FOUND);
+    assert!(!visitor.get("/albo/1").await.has("#field-photo"));
+    assert_eq!(
+        m.get(&format!("/portale/foto/{photo_id}")).await.status,
+        StatusCode::OK,
+        "the member sees it"
+    );
+
+    let mut s = staff(&app).await;
+    let page = s.get(&format!("/backoffice/pratiche/{request_id}")).await;
+    assert!(page.has("#request-photo"));
+    assert_eq!(
+        s.get(&format!("/backoffice/foto/{photo_id}")).await.status,
+        StatusCode::OK
+    );
+    let r = s
+        .post(
+            &format!("/backoffice/pratiche/{request_id}/azione"),
+            &[("action", "approve")],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        r.texts(".alert-danger li")
+    );
+    let r = visitor.get("/albo/1/foto").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["content-type"], "image/jpeg");
+    assert!(
+        visitor
+            .get("/albo/1")
+            .await
+            .has("img#field-photo[src='/albo/1/foto']")
+    );
+    // Another account cannot read this member's photos through the portal.
+    let (mut other, _) = {
+        app.create_user("altro@example.org", &[Role::Member], false).await;
+        let mut b = app.fresh_browser();
+        b.login("altro@example.org", PASSWORD, None).await;
+        (b, 0)
+    };
+    assert_eq!(
+        other.get(&format!("/portale/foto/{photo_id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+}

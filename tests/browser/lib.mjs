@@ -103,6 +103,8 @@ function watch(page) {
   });
   page.on('requestfailed', (req) => {
     if (/favicon\.ico$/.test(req.url())) return;
+    // Cancelled because the test moved on to the next page before this one finished loading.
+    if (req.failure()?.errorText === 'net::ERR_ABORTED') return;
     issues.failedRequests.push(`${req.url()} (${req.failure()?.errorText})`);
   });
   page.on('response', (res) => {
