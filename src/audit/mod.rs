@@ -81,6 +81,15 @@ pub async fn record(conn: &mut PgConnection, now: OffsetDateTime, event: Event<'
     Ok(seq)
 }
 
+/// Appends an entry in a transaction of its own: for events that change nothing else (a login, a
+/// view, an export).
+pub async fn record_alone(pool: &PgPool, now: OffsetDateTime, event: Event<'_>) -> sqlx::Result<i64> {
+    let mut tx = pool.begin().await?;
+    let seq = record(&mut tx, now, event).await?;
+    tx.commit().await?;
+    Ok(seq)
+}
+
 /// The result of walking the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verification {

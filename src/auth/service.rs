@@ -264,9 +264,8 @@ pub async fn check_second_factor(
 
 /// Records a completed login in the audit log.
 pub async fn record_login(state: &AppState, user: &UserRow, method: &str) -> AppResult<()> {
-    let mut tx = state.pool.begin().await?;
-    audit::record(
-        &mut tx,
+    audit::record_alone(
+        &state.pool,
         state.now(),
         audit::Event {
             actor: &Actor::user(user.id, &user.email),
@@ -277,7 +276,6 @@ pub async fn record_login(state: &AppState, user: &UserRow, method: &str) -> App
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

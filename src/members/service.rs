@@ -479,9 +479,8 @@ pub async fn sheet(state: &AppState, user: &CurrentUser, member_id: i64) -> AppR
 
 /// Records a list export (who exported which filter and how many rows).
 pub async fn record_export(state: &AppState, user: &CurrentUser, what: &str, rows: usize) -> AppResult<()> {
-    let mut tx = state.pool.begin().await?;
-    audit::record(
-        &mut tx,
+    audit::record_alone(
+        &state.pool,
         state.now(),
         audit::Event {
             actor: &user.actor(),
@@ -492,7 +491,6 @@ pub async fn record_export(state: &AppState, user: &CurrentUser, what: &str, row
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -757,9 +755,8 @@ pub async fn export_mine(state: &AppState, user: &CurrentUser) -> AppResult<Opti
 
 /// Records that a person downloaded their own data.
 pub async fn record_self_export(state: &AppState, user: &CurrentUser) -> AppResult<()> {
-    let mut tx = state.pool.begin().await?;
-    audit::record(
-        &mut tx,
+    audit::record_alone(
+        &state.pool,
         state.now(),
         audit::Event {
             actor: &user.actor(),
@@ -770,7 +767,6 @@ pub async fn record_self_export(state: &AppState, user: &CurrentUser) -> AppResu
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

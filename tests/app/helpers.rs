@@ -227,6 +227,24 @@ impl TestApp {
         secret
     }
 
+    /// A member account linked to the register entry `member_id`, logged in (a new browser).
+    pub async fn member_browser(&self, member_id: i64, email: &str) -> TestApp {
+        self.create_user(email, &[Role::Member], false).await;
+        let user_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_one(&self.state.pool)
+            .await
+            .expect("user");
+        let mut tx = self.state.pool.begin().await.expect("tx");
+        ordo::members::service::link_user(&mut tx, member_id, user_id)
+            .await
+            .expect("link");
+        tx.commit().await.expect("commit");
+        let mut b = self.fresh_browser();
+        b.login(email, PASSWORD, None).await;
+        b
+    }
+
     pub fn clock_now(&self) -> time::OffsetDateTime {
         use ordo::clock::Clock;
         self.clock.now()

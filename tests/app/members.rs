@@ -456,18 +456,7 @@ async fn optional_fields_appear_in_public_only_with_consent(pool: PgPool) {
         }
     }
     // The member consents to e-mail and specialisations from the portal.
-    app.create_user("laura@example.org", &[Role::Member], false).await;
-    let user_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'laura@example.org'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    let mut tx = pool.begin().await.unwrap();
-    ordo::members::service::link_user(&mut tx, id, user_id)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    let mut member = app.fresh_browser();
-    member.login("laura@example.org", PASSWORD, None).await;
+    let mut member = app.member_browser(id, "laura@example.org").await;
     let portal = member.get("/portale").await;
     assert_eq!(portal.texts("#my-status"), vec!["Iscritto"]);
     let token = member.csrf.clone().unwrap();
@@ -662,18 +651,7 @@ async fn the_member_sets_the_place_of_work(pool: PgPool) {
         REGISTERED,
     )
     .await;
-    app.create_user("mario@example.org", &[Role::Member], false).await;
-    let user_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'mario@example.org'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    let mut tx = pool.begin().await.unwrap();
-    ordo::members::service::link_user(&mut tx, id, user_id)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    let mut m = app.fresh_browser();
-    m.login("mario@example.org", PASSWORD, None).await;
+    let mut m = app.member_browser(id, "mario@example.org").await;
     m.get("/portale").await;
     let r = m
         .post(
@@ -744,18 +722,7 @@ async fn a_member_downloads_all_own_data_as_json(pool: PgPool) {
         REGISTERED,
     )
     .await;
-    app.create_user("mario@example.org", &[Role::Member], false).await;
-    let user_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'mario@example.org'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    let mut tx = pool.begin().await.unwrap();
-    ordo::members::service::link_user(&mut tx, id, user_id)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    let mut m = app.fresh_browser();
-    m.login("mario@example.org", PASSWORD, None).await;
+    let mut m = app.member_browser(id, "mario@example.org").await;
     m.get("/portale/richieste").await;
     m.post("/portale/richieste/dati", &[("phone", "+39 040 000000")])
         .await;

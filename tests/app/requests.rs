@@ -23,20 +23,7 @@ async fn member(app: &TestApp, email: &str) -> (TestApp, i64) {
         REGISTERED,
     )
     .await;
-    app.create_user(email, &[Role::Member], false).await;
-    let user_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
-    let mut tx = app.state.pool.begin().await.unwrap();
-    ordo::members::service::link_user(&mut tx, id, user_id)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    let mut b = app.fresh_browser();
-    b.login(email, PASSWORD, None).await;
-    (b, id)
+    (app.member_browser(id, email).await, id)
 }
 
 async fn staff(app: &TestApp) -> TestApp {
