@@ -1,13 +1,19 @@
 //! Services of the register. Every write is one transaction with its audit entry.
 
+mod bulk;
+mod photos;
+mod public;
+
+pub use bulk::*;
+pub use photos::*;
+pub use public::*;
+
 use serde_json::json;
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
 use super::cf::{CodiceFiscale, Declared, Sex};
-use super::model::{
-    self, EventKind, OptionalField, PublicFacts, PublicView, Status, StatusChange, format_address, search_key,
-};
+use super::model::{self, EventKind, OptionalField, Status, StatusChange, search_key};
 use super::repo::{self, ConsentRow, EventRow, ListRow, MemberData, MemberRow, SearchFilter};
 use crate::audit::{self, Actor};
 use crate::auth::CurrentUser;
@@ -328,105 +334,6 @@ pub fn today(now: OffsetDateTime) -> Date {
     now.to_timezone(time_tz::timezones::db::europe::ROME).date()
 }
 
-// --- public Albo ------------------------------------------------------------------------------
-
-/// A public search result line: the view plus the number used for the link.
-pub struct PublicLine {
-    pub number: Option<i32>,
-    pub view: PublicView,
-}
-
-pub fn public_facts<'a>(albo: &'a AlboConfig, r: &'a ListRow) -> PublicFacts<'a> {
-    PublicFacts {
-        registration_number: r.registration_number,
-        registration_date: r.registration_date,
-        surname: &r.surname,
-        name: &r.name,
-        birth_date: r.birth_date,
-        section_name: section_name(albo, &r.section),
-        sector_names: r.sectors.iter().map(|s| sector_name(albo, s)).collect(),
-        special_list_names: r
-            .special_lists
-            .iter()
-            .map(|s| special_list_name(albo, s))
-            .collect(),
-        domicile: format_address(
-            &r.domicile_address,
-            &r.domicile_cap,
-            &r.domicile_municipality,
-            &r.domicile_province,
-        ),
-        pec: &r.pec,
-        status: Status::parse(&r.status).unwrap_or(Status::Cancelled),
-        email: &r.email,
-        phone: &r.phone,
-        address: format_address(
-            &r.residence_address,
-            &r.residence_cap,
-            &r.residence_municipality,
-            &r.residence_province,
-        ),
-        specialisations: &r.specialisations,
-        consents: &r.public_consents,
-        has_photo: r.photo_id.is_some(),
-    }
-}
-
-/// Only members in the public register (active, suspended) are ever searched here.
-pub async fn public_search(
-    state: &AppState,
-    mut filter: SearchFilter,
-    page: i64,
-) -> AppResult<(Vec<PublicLine>, bool)> {
-    filter.statuses = vec![Status::Active.as_str().into(), Status::Suspended.as_str().into()];
-    filter.has_pec = None;
-    filter.registered_from = None;
-    filter.registered_to = None;
-    let size = state.config.albo.page_size;
-    let mut conn = state.pool.acquire().await?;
-    let (rows, more) = match filter.name_prefix.take() {
-        Some(prefix) => {
-            repo::public_name_search(&mut conn, &filter, &prefix, size, page.max(0) * size).await?
-        }
-        None => repo::search(&mut conn, &filter, size, page.max(0) * size).await?,
-    };
-    let albo = &state.config.albo;
-    let lines = rows
-        .iter()
-        .map(|r| PublicLine {
-            number: r.registration_number,
-            view: model::public_view(&public_facts(albo, r), &albo.public_fields),
-        })
-        .collect();
-    Ok((lines, more))
-}
-
-pub async fn public_detail(state: &AppState, number: i32) -> AppResult<PublicView> {
-    let filter = SearchFilter {
-        registration_number: Some(number),
-        statuses: vec![Status::Active.as_str().into(), Status::Suspended.as_str().into()],
-        ..Default::default()
-    };
-    let mut conn = state.pool.acquire().await?;
-    let (rows, _) = repo::search(&mut conn, &filter, 1, 0).await?;
-    let row = rows.first().ok_or(AppError::NotFound)?;
-    Ok(model::public_view(
-        &public_facts(&state.config.albo, row),
-        &state.config.albo.public_fields,
-    ))
-}
-
-/// Municipalities of the public register, for the search form; kept for a minute per process.
-pub async fn municipalities(state: &AppState) -> AppResult<std::sync::Arc<Vec<String>>> {
-    if let Some(cached) = state.caches.municipalities.get() {
-        return Ok(cached);
-    }
-    let mut conn = state.pool.acquire().await?;
-    let list = std::sync::Arc::new(repo::municipalities(&mut conn).await?);
-    state.caches.municipalities.put(list.clone());
-    Ok(list)
-}
-
 // --- back office ------------------------------------------------------------------------------
 
 pub async fn search(
@@ -626,55 +533,6 @@ pub async fn raise_registration_counter(conn: &mut PgConnection) -> AppResult<()
     Ok(())
 }
 
-pub use repo::BulkMember;
-
-/// Loads many members at once (demo data, benchmarks), skipping codici fiscali already present.
-/// One audit entry for the whole load. Returns how many were created.
-pub async fn bulk_load(
-    conn: &mut PgConnection,
-    now: OffsetDateTime,
-    actor: &Actor,
-    rows: Vec<BulkMember>,
-) -> AppResult<usize> {
-    let codes: Vec<String> = rows.iter().map(|r| r.data.fiscal_code.clone()).collect();
-    let existing: std::collections::HashSet<String> = repo::existing_fiscal_codes(conn, &codes)
-        .await?
-        .into_iter()
-        .collect();
-    let rows: Vec<BulkMember> = rows
-        .into_iter()
-        .filter(|r| !existing.contains(&r.data.fiscal_code))
-        .collect();
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    let ids = repo::bulk_insert(conn, &rows, now).await?;
-    let (mut c_ids, mut c_fields) = (vec![], vec![]);
-    for (id, r) in ids.iter().zip(&rows) {
-        for f in &r.consents {
-            if OptionalField::parse(f).is_none() {
-                return Err(AppError::internal(format!("unknown consent field {f}")));
-            }
-            c_ids.push(*id);
-            c_fields.push(f.clone());
-        }
-    }
-    repo::bulk_consents(conn, &c_ids, &c_fields, "import", now).await?;
-    audit::record(
-        conn,
-        now,
-        audit::Event {
-            actor,
-            action: "member.bulk_create",
-            entity: "member",
-            entity_id: None,
-            details: json!({ "count": ids.len(), "first_id": ids.first(), "last_id": ids.last() }),
-        },
-    )
-    .await?;
-    Ok(ids.len())
-}
-
 pub async fn id_by_fiscal_code(conn: &mut PgConnection, fiscal_code: &str) -> AppResult<Option<i64>> {
     Ok(repo::id_by_fiscal_code(conn, fiscal_code).await?)
 }
@@ -768,84 +626,4 @@ pub async fn record_self_export(state: &AppState, user: &CurrentUser) -> AppResu
     )
     .await?;
     Ok(())
-}
-
-/// VACUUM (ANALYZE) of the register's tables, after a bulk load.
-pub async fn vacuum_analyze(pool: &sqlx::PgPool) -> AppResult<()> {
-    repo::vacuum_analyze(pool).await?;
-    Ok(())
-}
-
-/// Stores an uploaded passport photo (already processed) for the member; returns its id. It shows
-/// nowhere until approved (`set_photo`).
-pub async fn store_photo(
-    conn: &mut PgConnection,
-    now: OffsetDateTime,
-    user: &CurrentUser,
-    member_id: i64,
-    photo: &super::photo::Processed,
-) -> AppResult<i64> {
-    use sha2::Digest;
-    let hash = sha2::Sha256::digest(&photo.jpeg).to_vec();
-    let id = repo::insert_photo(
-        conn,
-        &repo::NewPhoto {
-            member_id,
-            jpeg: &photo.jpeg,
-            sha256: &hash,
-            width: photo.width as i32,
-            height: photo.height as i32,
-            at: now,
-            by: user.id,
-        },
-    )
-    .await?;
-    Ok(id)
-}
-
-/// Makes an approved photo the member's photo, with its audit entry.
-pub async fn set_photo(
-    conn: &mut PgConnection,
-    now: OffsetDateTime,
-    actor: &Actor,
-    member_id: i64,
-    photo_id: i64,
-) -> AppResult<()> {
-    let member = repo::by_id(conn, member_id).await?.ok_or(AppError::NotFound)?;
-    repo::set_photo(conn, member_id, photo_id, now).await?;
-    audit::record(
-        conn,
-        now,
-        audit::Event {
-            actor,
-            action: "member.photo",
-            entity: "member",
-            entity_id: Some(member_id.to_string()),
-            details: json!({ "before": { "photo_id": member.photo_id }, "after": { "photo_id": photo_id } }),
-        },
-    )
-    .await?;
-    Ok(())
-}
-
-/// A photo for staff (any) or for its own member (`owner`): JPEG bytes.
-pub async fn photo_bytes(state: &AppState, photo_id: i64, owner: Option<&CurrentUser>) -> AppResult<Vec<u8>> {
-    let mut conn = state.pool.acquire().await?;
-    let (member_id, bytes) = repo::photo(&mut conn, photo_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if let Some(user) = owner {
-        let mine = repo::by_user(&mut conn, user.id).await?.map(|m| m.id);
-        if mine != Some(member_id) {
-            return Err(AppError::NotFound);
-        }
-    }
-    Ok(bytes)
-}
-
-pub async fn public_photo(state: &AppState, registration_number: i32) -> AppResult<Vec<u8>> {
-    let mut conn = state.pool.acquire().await?;
-    repo::public_photo(&mut conn, registration_number)
-        .await?
-        .ok_or(AppError::NotFound)
 }
