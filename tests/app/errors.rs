@@ -139,7 +139,8 @@ async fn a_panic_answers_a_generic_500_and_the_app_keeps_serving(pool: PgPool) {
     assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
 }
 
-/// Captures what the app logs while running `f`.
+/// Everything the app logs in this test process, through a global subscriber installed once (a
+/// thread-local one misses events logged while other tests run on other threads).
 #[derive(Clone, Default)]
 struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
@@ -153,30 +154,43 @@ impl std::io::Write for Captured {
     }
 }
 
+fn captured_logs() -> &'static Captured {
+    static LOGS: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber of the tests");
+        captured
+    })
+}
+
 #[sqlx::test]
 async fn cr_lf_in_input_cannot_forge_a_log_line(pool: PgPool) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Other tests run on other threads with no subscriber: make sure the call sites' cached
-    // "interest" counts this one.
-    tracing::callsite::rebuild_interest_cache();
+    let captured = captured_logs();
+    let marker = format!("m{}", uuid::Uuid::new_v4().simple());
     let mut app = TestApp::new(pool).await;
     app.get("/login").await;
-    let evil = "x@example.org\r\n2026-11-22T00:00:00Z  INFO FORGED: admin logged in\n";
+    let evil = format!("{marker}@example.org\r\n2026-11-22T00:00:00Z  INFO FORGED: admin logged in\n");
     let r = app
-        .post("/login", &[("email", evil), ("password", "qualsiasi cosa")])
+        .post("/login", &[("email", &evil), ("password", "qualsiasi cosa")])
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     app.get(&format!("/login?next={}", "%0d%0aFORGED")).await;
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("login failed"), "the attempt is logged: {logs}");
-    assert!(logs.contains("\\r\\n"), "CR/LF escaped in the log: {logs}");
+    let logs = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    let ours: Vec<&str> = logs.lines().filter(|l| l.contains(&marker)).collect();
+    assert!(
+        ours.iter().any(|l| l.contains("login failed")),
+        "the attempt is logged: {logs}"
+    );
+    assert!(
+        ours.iter().all(|l| l.contains("\\r\\n")),
+        "CR/LF escaped in the log: {ours:?}"
+    );
     assert!(
         logs.lines()
             .all(|l| !l.trim_start().starts_with("2026-11-22T00:00:00Z") && !l.starts_with("FORGED")),
