@@ -17,6 +17,22 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::state::AppState;
 use crate::web::session::SessionAuth;
 
+/// An audit entry about an account (entity "user").
+pub(crate) fn account_event<'a>(
+    actor: &'a Actor,
+    user_id: i64,
+    action: &'a str,
+    details: serde_json::Value,
+) -> audit::Event<'a> {
+    audit::Event {
+        actor,
+        action,
+        entity: "user",
+        entity_id: Some(user_id.to_string()),
+        details,
+    }
+}
+
 /// The person behind the current request.
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
@@ -231,13 +247,12 @@ pub async fn check_second_factor(
                     audit::record(
                         &mut tx,
                         now,
-                        audit::Event {
-                            actor: &Actor::user(user.id, &user.email),
-                            action: "auth.recovery_code_used",
-                            entity: "user",
-                            entity_id: Some(user.id.to_string()),
-                            details: json!({}),
-                        },
+                        account_event(
+                            &Actor::user(user.id, &user.email),
+                            user.id,
+                            "auth.recovery_code_used",
+                            json!({}),
+                        ),
                     )
                     .await?;
                 }
@@ -264,16 +279,11 @@ pub async fn check_second_factor(
 
 /// Records a completed login in the audit log.
 pub async fn record_login(state: &AppState, user: &UserRow, method: &str) -> AppResult<()> {
+    let actor = Actor::user(user.id, &user.email);
     audit::record_alone(
         &state.pool,
         state.now(),
-        audit::Event {
-            actor: &Actor::user(user.id, &user.email),
-            action: "auth.login",
-            entity: "user",
-            entity_id: Some(user.id.to_string()),
-            details: json!({ "method": method }),
-        },
+        account_event(&actor, user.id, "auth.login", json!({ "method": method })),
     )
     .await?;
     Ok(())
@@ -344,13 +354,12 @@ pub async fn confirm_totp(state: &AppState, user: &CurrentUser, code: &str) -> A
     audit::record(
         &mut tx,
         now,
-        audit::Event {
-            actor: &user.actor(),
-            action: "auth.totp_enabled",
-            entity: "user",
-            entity_id: Some(user.id.to_string()),
-            details: json!({ "recovery_codes": codes.len() }),
-        },
+        account_event(
+            &user.actor(),
+            user.id,
+            "auth.totp_enabled",
+            json!({ "recovery_codes": codes.len() }),
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -403,13 +412,7 @@ pub async fn change_password(
     audit::record(
         &mut tx,
         state.now(),
-        audit::Event {
-            actor: &user.actor(),
-            action: "auth.password_changed",
-            entity: "user",
-            entity_id: Some(user.id.to_string()),
-            details: json!({}),
-        },
+        account_event(&user.actor(), user.id, "auth.password_changed", json!({})),
     )
     .await?;
     tx.commit().await?;
@@ -436,13 +439,12 @@ pub async fn change_email(
     audit::record(
         &mut tx,
         state.now(),
-        audit::Event {
-            actor: &user.actor(),
-            action: "auth.email_changed",
-            entity: "user",
-            entity_id: Some(user.id.to_string()),
-            details: json!({ "before": { "email": user.email }, "after": { "email": email.as_str() } }),
-        },
+        account_event(
+            &user.actor(),
+            user.id,
+            "auth.email_changed",
+            json!({ "before": { "email": user.email }, "after": { "email": email.as_str() } }),
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -462,13 +464,7 @@ pub async fn reset_totp(
     audit::record(
         &mut tx,
         state.now(),
-        audit::Event {
-            actor: &user.actor(),
-            action: "auth.totp_reset",
-            entity: "user",
-            entity_id: Some(user.id.to_string()),
-            details: json!({}),
-        },
+        account_event(&user.actor(), user.id, "auth.totp_reset", json!({})),
     )
     .await?;
     tx.commit().await?;
@@ -494,13 +490,12 @@ pub async fn regenerate_recovery_codes(
     audit::record(
         &mut tx,
         state.now(),
-        audit::Event {
-            actor: &user.actor(),
-            action: "auth.recovery_codes_regenerated",
-            entity: "user",
-            entity_id: Some(user.id.to_string()),
-            details: json!({}),
-        },
+        account_event(
+            &user.actor(),
+            user.id,
+            "auth.recovery_codes_regenerated",
+            json!({}),
+        ),
     )
     .await?;
     tx.commit().await?;

@@ -6,7 +6,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use time::Duration;
 
-use super::{account_key, hash_blocking};
+use super::{account_event, account_key, hash_blocking};
 use crate::audit::{self, Actor};
 use crate::auth::model::check_new_password;
 use crate::auth::repo;
@@ -46,13 +46,12 @@ pub async fn request_password_reset(state: &AppState, email_raw: &str) -> AppRes
     audit::record(
         &mut tx,
         now,
-        audit::Event {
-            actor: &Actor::user(user.id, &user.email),
-            action: "auth.password_reset_requested",
-            entity: "user",
-            entity_id: Some(user.id.to_string()),
-            details: json!({}),
-        },
+        account_event(
+            &Actor::user(user.id, &user.email),
+            user.id,
+            "auth.password_reset_requested",
+            json!({}),
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -108,13 +107,12 @@ pub async fn reset_password(state: &AppState, token: &str, new: &str, confirm: &
     audit::record(
         &mut tx,
         now,
-        audit::Event {
-            actor: &Actor::user(user.id, &user.email),
-            action: "auth.password_reset",
-            entity: "user",
-            entity_id: Some(user.id.to_string()),
-            details: json!({}),
-        },
+        account_event(
+            &Actor::user(user.id, &user.email),
+            user.id,
+            "auth.password_reset",
+            json!({}),
+        ),
     )
     .await?;
     tx.commit().await?;
