@@ -21,6 +21,20 @@ fn opt(s: &Option<String>) -> Option<String> {
     s.as_ref().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
 }
 
+/// The non-empty filters of a search as a query string, with the page if given.
+fn query_string(fields: &[(&str, &Option<String>)], page: Option<i64>) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in fields {
+        if let Some(v) = opt(v) {
+            s.append_pair(k, &v);
+        }
+    }
+    if let Some(p) = page {
+        s.append_pair("pagina", &p.to_string());
+    }
+    s.finish()
+}
+
 // --- public Albo ------------------------------------------------------------------------------
 
 #[derive(Deserialize, Default, Clone)]
@@ -55,20 +69,14 @@ impl AlboQuery {
 
     /// The query string of this search at another page.
     fn page_link(&self, page: i64) -> String {
-        let mut s = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
+        let fields = [
             ("q", &self.q),
             ("numero", &self.numero),
             ("sezione", &self.sezione),
             ("settore", &self.settore),
             ("comune", &self.comune),
-        ] {
-            if let Some(v) = opt(v) {
-                s.append_pair(k, &v);
-            }
-        }
-        s.append_pair("pagina", &page.to_string());
-        format!("/albo?{}", s.finish())
+        ];
+        format!("/albo?{}", query_string(&fields, Some(page)))
     }
 }
 
@@ -212,8 +220,7 @@ impl BackofficeQuery {
     }
 
     fn query_string(&self, page: Option<i64>) -> String {
-        let mut s = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
+        let fields = [
             ("q", &self.q),
             ("numero", &self.numero),
             ("stato", &self.stato),
@@ -223,15 +230,8 @@ impl BackofficeQuery {
             ("dal", &self.dal),
             ("al", &self.al),
             ("pec", &self.pec),
-        ] {
-            if let Some(v) = opt(v) {
-                s.append_pair(k, &v);
-            }
-        }
-        if let Some(p) = page {
-            s.append_pair("pagina", &p.to_string());
-        }
-        s.finish()
+        ];
+        query_string(&fields, page)
     }
 }
 
