@@ -85,6 +85,11 @@ routes! {
     post "/portale/richieste/pec"   Portal        => requests::handlers::submit_pec;
     post "/portale/foto"            Portal        => requests::handlers::submit_photo;
     get  "/portale/foto/{id}"       Portal        => requests::handlers::my_photo;
+    get  "/portale/messaggi"        Portal        => requests::handlers::my_messages;
+    post "/portale/messaggi"        Portal        => requests::handlers::start_conversation;
+    get  "/portale/messaggi/{id}"   Portal        => requests::handlers::my_thread;
+    post "/portale/messaggi/{id}"   Portal        => requests::handlers::my_reply;
+    get  "/portale/allegati/{id}"   Portal        => requests::handlers::my_attachment;
 
     // Back office.
     get  "/backoffice"              Backoffice    => pages::backoffice_home;
@@ -98,6 +103,8 @@ routes! {
     get  "/backoffice/foto/{id}"    MembersRead   => requests::handlers::staff_photo;
     get  "/backoffice/pratiche/{id}" RequestsManage => requests::handlers::detail;
     post "/backoffice/pratiche/{id}/azione" RequestsManage => requests::handlers::act;
+    post "/backoffice/pratiche/{id}/messaggio" RequestsManage => requests::handlers::staff_reply;
+    get  "/backoffice/allegati/{id}" RequestsManage => requests::handlers::staff_attachment;
 
     // JSON API.
     get  "/api/v1"                  Public        => api::index;

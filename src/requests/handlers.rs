@@ -1,15 +1,17 @@
 //! Pages of the pratiche: the member's requests in the portal, the staff inbox and decisions.
 
-use axum::extract::{Path, Query, RawForm};
+use axum::extract::{Multipart, Path, Query, RawForm};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::model::{Action, CHANGEABLE_FIELDS, State};
+use super::model::{Action, CHANGEABLE_FIELDS, Kind, State};
 use super::service::{self, Detail};
 use super::views::*;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::web::Ctx;
+use crate::web::multipart::{self, Form};
+use crate::web::{Ctx, download};
 
 fn pairs(body: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body)
@@ -65,21 +67,27 @@ pub async fn my_requests(ctx: Ctx, Query(q): Query<OkQuery>) -> AppResult<Respon
     Ok(my_page(&ctx, vec![], notice).await?.into_response())
 }
 
+/// Redirects after a successful form; on a refusal shows the form's page again with the messages
+/// (422 for invalid input, 409 for a step the workflow does not allow).
+async fn settle<P: IntoResponse>(
+    result: AppResult<String>,
+    page: impl AsyncFnOnce(Vec<FieldError>) -> AppResult<P>,
+) -> AppResult<Response> {
+    let (status, errors) = match result {
+        Ok(to) => return Ok(Redirect::to(&to).into_response()),
+        Err(AppError::Validation(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors),
+        Err(AppError::Conflict(m)) => (StatusCode::CONFLICT, vec![FieldError::new("request", m)]),
+        Err(e) => return Err(e),
+    };
+    Ok((status, page(errors).await?).into_response())
+}
+
 async fn after_submit(ctx: &Ctx, result: AppResult<i64>) -> AppResult<Response> {
-    match result {
-        Ok(id) => Ok(Redirect::to(&format!("/portale/richieste?ok={id}")).into_response()),
-        Err(AppError::Validation(errors)) => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            my_page(ctx, errors, None).await?,
-        )
-            .into_response()),
-        Err(AppError::Conflict(message)) => Ok((
-            StatusCode::CONFLICT,
-            my_page(ctx, vec![FieldError::new("request", message)], None).await?,
-        )
-            .into_response()),
-        Err(e) => Err(e),
-    }
+    settle(
+        result.map(|id| format!("/portale/richieste?ok={id}")),
+        async |errors| my_page(ctx, errors, None).await,
+    )
+    .await
 }
 
 pub async fn submit_data_change(ctx: Ctx, RawForm(body): RawForm) -> AppResult<Response> {
@@ -185,63 +193,23 @@ pub async fn act(ctx: Ctx, Path(id): Path<i64>, RawForm(body): RawForm) -> AppRe
         value(&p, "pec"),
     )
     .await;
-    match result {
-        Ok(()) => Ok(Redirect::to(&format!("/backoffice/pratiche/{id}?ok=1")).into_response()),
-        Err(AppError::Validation(errors)) => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            detail_page(&ctx, id, errors, None).await?,
-        )
-            .into_response()),
-        Err(AppError::Conflict(m)) => Ok((
-            StatusCode::CONFLICT,
-            detail_page(&ctx, id, vec![FieldError::new("action", m)], None).await?,
-        )
-            .into_response()),
-        Err(e) => Err(e),
-    }
+    settle(
+        result.map(|()| format!("/backoffice/pratiche/{id}?ok=1")),
+        async |errors| detail_page(&ctx, id, errors, None).await,
+    )
+    .await
 }
 
 /// `POST /portale/foto` (multipart; the CSRF token travels in the query string).
-pub async fn submit_photo(
-    ctx: Ctx,
-    headers: axum::http::HeaderMap,
-    mut multipart: axum::extract::Multipart,
-) -> AppResult<Response> {
+pub async fn submit_photo(ctx: Ctx, headers: HeaderMap, multipart: Multipart) -> AppResult<Response> {
     let user = ctx.require_user()?.clone();
-    let declared = headers
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > ctx.state.config.http.max_body_bytes) {
-        return Err(AppError::PayloadTooLarge);
-    }
-    let mut upload: Option<Vec<u8>> = None;
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(AppError::PayloadTooLarge),
-            Err(_) => {
-                return Err(AppError::BadRequest(
-                    "Il modulo inviato non è leggibile: riprova.".into(),
-                ));
-            }
-        };
-        if field.name() == Some("photo") {
-            match field.bytes().await {
-                Ok(b) => upload = Some(b.to_vec()),
-                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                    return Err(AppError::PayloadTooLarge);
-                }
-                Err(_) => {
-                    return Err(AppError::BadRequest(
-                        "Il file non è arrivato per intero: riprova.".into(),
-                    ));
-                }
-            }
-        }
-    }
-    let result = service::submit_photo(&ctx.state, &user, &upload.unwrap_or_default()).await;
+    let form = multipart::read(&headers, ctx.state.config.http.max_body_bytes, multipart).await?;
+    let upload = form
+        .files("photo")
+        .next()
+        .map(|f| f.bytes.as_slice())
+        .unwrap_or_default();
+    let result = service::submit_photo(&ctx.state, &user, upload).await;
     after_submit(&ctx, result).await
 }
 
@@ -269,4 +237,141 @@ pub async fn staff_photo(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
     Ok(jpeg(
         crate::members::service::photo_bytes(&ctx.state, id, None).await?,
     ))
+}
+
+/// The conversations of the member with the secretariat, and the form to start one.
+async fn messages_page(
+    ctx: &Ctx,
+    errors: Vec<FieldError>,
+    subject: String,
+    body: String,
+) -> AppResult<MyMessagesPage> {
+    let user = ctx.require_user()?;
+    let mine = service::mine(&ctx.state, user).await?;
+    let (has_member, threads) = match &mine {
+        Some((_, details)) => (
+            true,
+            details
+                .iter()
+                .filter(|d| d.request.kind == Kind::Message.as_str())
+                .map(RequestView::from)
+                .collect(),
+        ),
+        None => (false, vec![]),
+    };
+    Ok(MyMessagesPage {
+        layout: ctx.layout("Scrivi alla segreteria").await?,
+        has_member,
+        threads,
+        csrf_token: ctx.csrf_token().await?,
+        errors,
+        subject,
+        body,
+    })
+}
+
+pub async fn my_messages(ctx: Ctx) -> AppResult<Response> {
+    Ok(messages_page(&ctx, vec![], String::new(), String::new())
+        .await?
+        .into_response())
+}
+
+fn uploads(form: Form) -> (Vec<(String, String)>, Vec<multipart::Upload>) {
+    let files = form.files.into_iter().filter(|f| f.field == "files").collect();
+    (form.fields, files)
+}
+
+/// `POST /portale/messaggi` (multipart): a new conversation.
+pub async fn start_conversation(ctx: Ctx, headers: HeaderMap, multipart: Multipart) -> AppResult<Response> {
+    let user = ctx.require_user()?.clone();
+    let form = multipart::read(&headers, ctx.state.config.http.max_body_bytes, multipart).await?;
+    let subject = form.value("subject").unwrap_or_default().to_string();
+    let body = form.value("body").unwrap_or_default().to_string();
+    let (_, files) = uploads(form);
+    let result = service::start_conversation(&ctx.state, &user, &subject, &body, files).await;
+    settle(
+        result.map(|id| format!("/portale/messaggi/{id}?ok=1")),
+        async |errors| messages_page(&ctx, errors, subject, body).await,
+    )
+    .await
+}
+
+async fn thread_page(
+    ctx: &Ctx,
+    id: i64,
+    errors: Vec<FieldError>,
+    notice: Option<String>,
+) -> AppResult<ThreadPage> {
+    let user = ctx.require_user()?;
+    let d = service::my_detail(&ctx.state, user, id).await?;
+    Ok(ThreadPage {
+        layout: ctx.layout(format!("Pratica n. {id}")).await?,
+        r: RequestView::from(&d),
+        csrf_token: ctx.csrf_token().await?,
+        errors,
+        notice,
+    })
+}
+
+/// `GET /portale/messaggi/{id}`: one of the member's pratiche with its messages.
+pub async fn my_thread(ctx: Ctx, Path(id): Path<i64>, Query(q): Query<OkQuery>) -> AppResult<Response> {
+    let notice = q.ok.map(|_| "Messaggio inviato alla segreteria.".to_string());
+    Ok(thread_page(&ctx, id, vec![], notice).await?.into_response())
+}
+
+async fn reply(
+    ctx: &Ctx,
+    id: i64,
+    as_staff: bool,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> AppResult<Result<(), AppError>> {
+    let user = ctx.require_user()?.clone();
+    let form = multipart::read(&headers, ctx.state.config.http.max_body_bytes, multipart).await?;
+    let body = form.value("body").unwrap_or_default().to_string();
+    let (_, files) = uploads(form);
+    Ok(service::post_message(&ctx.state, &user, id, as_staff, &body, files).await)
+}
+
+/// `POST /portale/messaggi/{id}` (multipart): the member writes again in an open pratica.
+pub async fn my_reply(
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> AppResult<Response> {
+    let result = reply(&ctx, id, false, headers, multipart).await?;
+    settle(
+        result.map(|()| format!("/portale/messaggi/{id}?ok=1")),
+        async |errors| thread_page(&ctx, id, errors, None).await,
+    )
+    .await
+}
+
+/// `POST /backoffice/pratiche/{id}/messaggio` (multipart): the secretariat answers.
+pub async fn staff_reply(
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> AppResult<Response> {
+    let result = reply(&ctx, id, true, headers, multipart).await?;
+    settle(
+        result.map(|()| format!("/backoffice/pratiche/{id}?ok=1")),
+        async |errors| detail_page(&ctx, id, errors, None).await,
+    )
+    .await
+}
+
+/// `GET /portale/allegati/{id}`: an attachment of one of the member's own pratiche.
+pub async fn my_attachment(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    let user = ctx.require_user()?.clone();
+    let f = service::attachment(&ctx.state, id, Some(&user)).await?;
+    Ok(download::file(&f.file_name, &f.content_type, f.content))
+}
+
+/// `GET /backoffice/allegati/{id}`: any attachment, for the secretariat.
+pub async fn staff_attachment(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    let f = service::attachment(&ctx.state, id, None).await?;
+    Ok(download::file(&f.file_name, &f.content_type, f.content))
 }

@@ -103,11 +103,29 @@ pub fn next_state(current: State, action: Action) -> Result<State, String> {
     }
 }
 
+/// The workflow as it applies to one kind: a conversation is never approved or rejected, and staff
+/// close it straight from an open state once it is answered.
+pub fn next_state_for(kind: Kind, current: State, action: Action) -> Result<State, String> {
+    match (kind, current.is_open(), action) {
+        (Kind::Message, true, Action::Close) => Ok(State::Closed),
+        (Kind::Message, _, Action::Approve | Action::Reject) => Err(format!(
+            "Operazione non consentita: una comunicazione non si accoglie né si respinge; \
+             rispondi all'iscritto o chiudi la conversazione («{}»).",
+            action.label()
+        )),
+        (Kind::Message, false, _) => Err(format!(
+            "Operazione non consentita: la conversazione è chiusa («{}»).",
+            action.label()
+        )),
+        _ => next_state(current, action),
+    }
+}
+
 /// The actions available from a state (for the buttons).
-pub fn actions_from(state: State) -> Vec<Action> {
+pub fn actions_from(kind: Kind, state: State) -> Vec<Action> {
     Action::ALL
         .into_iter()
-        .filter(|a| next_state(state, *a).is_ok())
+        .filter(|a| next_state_for(kind, state, *a).is_ok())
         .collect()
 }
 
@@ -116,21 +134,24 @@ pub enum Kind {
     DataChange,
     Pec,
     Photo,
+    /// A conversation with the secretariat (messages with attachments); it is closed, not decided.
+    Message,
 }
 
 impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::DataChange, Kind::Pec, Kind::Photo, Kind::Message];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::DataChange => "data_change",
             Kind::Pec => "pec",
             Kind::Photo => "photo",
+            Kind::Message => "message",
         }
     }
 
     pub fn parse(s: &str) -> Option<Kind> {
-        [Kind::DataChange, Kind::Pec, Kind::Photo]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
     pub fn label(self) -> &'static str {
@@ -138,7 +159,13 @@ impl Kind {
             Kind::DataChange => "Variazione dei dati personali",
             Kind::Pec => "Indirizzo PEC",
             Kind::Photo => "Fototessera",
+            Kind::Message => "Comunicazione alla segreteria",
         }
+    }
+
+    /// Whether a member may have several requests of this kind open at once.
+    pub fn allows_many_open(self) -> bool {
+        self == Kind::Message
     }
 }
 
@@ -193,10 +220,31 @@ mod tests {
                 }
             }
         }
-        assert!(actions_from(State::Closed).is_empty());
-        for kind in [Kind::DataChange, Kind::Pec, Kind::Photo] {
+        for kind in Kind::ALL {
             assert_eq!(Kind::parse(kind.as_str()), Some(kind));
+            assert!(actions_from(kind, State::Closed).is_empty());
         }
-        assert_eq!(actions_from(State::Approved), vec![Action::Close]);
+        assert_eq!(actions_from(Kind::Pec, State::Approved), vec![Action::Close]);
+    }
+
+    #[test]
+    fn a_conversation_is_closed_not_decided() {
+        for from in State::ALL {
+            for action in Action::ALL {
+                let got = next_state_for(Kind::Message, from, action);
+                match (from.is_open(), action) {
+                    (true, Action::Close) => assert_eq!(got, Ok(State::Closed)),
+                    (true, Action::Review) if from == State::Submitted => {
+                        assert_eq!(got, Ok(State::InReview))
+                    }
+                    _ => assert!(got.is_err(), "{from:?} {action:?} should be refused"),
+                }
+                for other in [Kind::DataChange, Kind::Pec, Kind::Photo] {
+                    assert_eq!(next_state_for(other, from, action), next_state(from, action));
+                }
+            }
+        }
+        assert_eq!(actions_from(Kind::Message, State::InReview), vec![Action::Close]);
+        assert!(Kind::Message.allows_many_open() && !Kind::Photo.allows_many_open());
     }
 }

@@ -140,3 +140,107 @@ pub async fn has_open(conn: &mut PgConnection, member_id: i64, kind: &str) -> sq
     .fetch_one(&mut *conn)
     .await
 }
+
+pub async fn insert_message(
+    conn: &mut PgConnection,
+    request_id: i64,
+    author_id: i64,
+    from_staff: bool,
+    body: &str,
+    at: OffsetDateTime,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        "INSERT INTO request_messages (request_id, author_id, from_staff, body, at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        request_id,
+        author_id,
+        from_staff,
+        body,
+        at
+    )
+    .fetch_one(&mut *conn)
+    .await
+}
+
+pub async fn insert_attachment(
+    conn: &mut PgConnection,
+    message_id: i64,
+    file: &super::attachments::Checked,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        "INSERT INTO request_attachments (message_id, file_name, content_type, size_bytes, sha256, content)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        message_id,
+        file.file_name,
+        file.file_type.mime(),
+        file.bytes.len() as i32,
+        &file.sha256[..],
+        file.bytes
+    )
+    .fetch_one(&mut *conn)
+    .await
+}
+
+#[derive(Debug, Clone)]
+pub struct MessageRow {
+    pub id: i64,
+    pub from_staff: bool,
+    pub author_name: String,
+    pub body: String,
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct AttachmentRow {
+    pub id: i64,
+    pub message_id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i32,
+    pub sha256: Vec<u8>,
+}
+
+pub async fn messages(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<Vec<MessageRow>> {
+    sqlx::query_as!(
+        MessageRow,
+        r#"SELECT m.id, m.from_staff, u.display_name AS author_name, m.body, m.at
+           FROM request_messages m JOIN users u ON u.id = m.author_id
+           WHERE m.request_id = $1 ORDER BY m.id"#,
+        request_id
+    )
+    .fetch_all(&mut *conn)
+    .await
+}
+
+pub async fn attachments(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<Vec<AttachmentRow>> {
+    sqlx::query_as!(
+        AttachmentRow,
+        r#"SELECT a.id, a.message_id, a.file_name, a.content_type, a.size_bytes, a.sha256
+           FROM request_attachments a JOIN request_messages m ON m.id = a.message_id
+           WHERE m.request_id = $1 ORDER BY a.id"#,
+        request_id
+    )
+    .fetch_all(&mut *conn)
+    .await
+}
+
+pub struct AttachmentFile {
+    pub file_name: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
+    /// The member whose pratica the file belongs to.
+    pub member_id: i64,
+}
+
+pub async fn attachment_file(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<AttachmentFile>> {
+    sqlx::query_as!(
+        AttachmentFile,
+        r#"SELECT a.file_name, a.content_type, a.content, r.member_id
+           FROM request_attachments a JOIN request_messages m ON m.id = a.message_id
+           JOIN requests r ON r.id = m.request_id
+           WHERE a.id = $1"#,
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await
+}

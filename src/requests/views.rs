@@ -15,6 +15,29 @@ pub struct ChangeLine {
     pub after: String,
 }
 
+pub struct AttachmentView {
+    pub id: i64,
+    pub name: String,
+    pub size: String,
+    pub sha256: String,
+}
+
+pub struct MessageView {
+    pub from_staff: bool,
+    pub author: String,
+    pub at: String,
+    pub body: String,
+    pub attachments: Vec<AttachmentView>,
+}
+
+fn size(bytes: i32) -> String {
+    if bytes < 1024 * 1024 {
+        format!("{} kB", (bytes + 1023) / 1024)
+    } else {
+        format!("{:.1} MB", bytes as f64 / 1_048_576.0).replace('.', ",")
+    }
+}
+
 pub struct HistoryLine {
     pub state: &'static str,
     pub at: String,
@@ -37,12 +60,36 @@ pub struct RequestView {
     pub photo_id: Option<i64>,
     pub history: Vec<HistoryLine>,
     pub actions: Vec<(&'static str, &'static str)>,
+    pub is_message: bool,
+    pub messages: Vec<MessageView>,
 }
 
 impl RequestView {
     pub fn from(d: &Detail) -> RequestView {
         let r = &d.request;
         let state = State::parse(&r.state).unwrap_or(State::Closed);
+        let kind = Kind::parse(&r.kind).unwrap_or(Kind::Message);
+        let messages = d
+            .messages
+            .iter()
+            .map(|m| MessageView {
+                from_staff: m.from_staff,
+                author: m.author_name.clone(),
+                at: rome_datetime(m.at),
+                body: m.body.clone(),
+                attachments: d
+                    .attachments
+                    .iter()
+                    .filter(|a| a.message_id == m.id)
+                    .map(|a| AttachmentView {
+                        id: a.id,
+                        name: a.file_name.clone(),
+                        size: size(a.size_bytes),
+                        sha256: hex::encode(&a.sha256),
+                    })
+                    .collect(),
+            })
+            .collect();
         let changes = r.payload["changes"]
             .as_array()
             .map(|list| {
@@ -57,7 +104,7 @@ impl RequestView {
             .unwrap_or_default();
         RequestView {
             id: r.id,
-            kind: Kind::parse(&r.kind).map(|k| k.label()).unwrap_or(""),
+            kind: kind.label(),
             subject: r.subject.clone(),
             member: r.member_name.clone(),
             state: state.label(),
@@ -77,10 +124,12 @@ impl RequestView {
                     note: e.note.clone(),
                 })
                 .collect(),
-            actions: actions_from(state)
+            actions: actions_from(kind, state)
                 .into_iter()
                 .map(|a: Action| (a.as_str(), a.label()))
                 .collect(),
+            is_message: kind == Kind::Message,
+            messages,
         }
     }
 }
@@ -126,6 +175,28 @@ pub struct MyRequestsPage {
     pub requests: Vec<RequestView>,
     pub fields: Vec<Field>,
     pub current_pec: String,
+    pub csrf_token: String,
+    pub errors: Vec<FieldError>,
+    pub notice: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "portale/messages.html")]
+pub struct MyMessagesPage {
+    pub layout: Layout,
+    pub has_member: bool,
+    pub threads: Vec<RequestView>,
+    pub csrf_token: String,
+    pub errors: Vec<FieldError>,
+    pub subject: String,
+    pub body: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "portale/thread.html")]
+pub struct ThreadPage {
+    pub layout: Layout,
+    pub r: RequestView,
     pub csrf_token: String,
     pub errors: Vec<FieldError>,
     pub notice: Option<String>,

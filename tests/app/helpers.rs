@@ -40,6 +40,7 @@ pub struct TestResponse {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
+    pub bytes: Vec<u8>,
 }
 
 impl TestResponse {
@@ -144,6 +145,7 @@ impl TestApp {
             status,
             headers,
             body,
+            bytes: bytes.to_vec(),
         };
         if let Some(token) = r
             .doc()
@@ -200,6 +202,51 @@ impl TestApp {
         let req = self
             .build(Method::POST, path)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        self.request(req).await
+    }
+
+    /// POSTs a multipart form as the upload forms do: the CSRF token of the last page seen in the
+    /// query string, then text fields and files (field, file name, bytes).
+    pub async fn multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, Vec<u8>)],
+    ) -> TestResponse {
+        let boundary = "ordo-test-boundary-7f3a";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .into_bytes(),
+            );
+        }
+        for (name, file_name, bytes) in files {
+            body.extend(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .into_bytes(),
+            );
+            body.extend(bytes);
+            body.extend(b"\r\n");
+        }
+        body.extend(format!("--{boundary}--\r\n").into_bytes());
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let uri = match &self.csrf {
+            Some(token) => format!("{path}{sep}csrf_token={token}"),
+            None => path.to_string(),
+        };
+        let req = self
+            .build(Method::POST, &uri)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .header(header::CONTENT_LENGTH, body.len().to_string())
             .body(Body::from(body))
             .expect("request");
         self.request(req).await

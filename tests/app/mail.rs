@@ -16,8 +16,13 @@ pub fn smtp() -> (String, PathBuf) {
     (port, PathBuf::from(dir))
 }
 
-/// The body of the newest message to `to` in the Maildir, decoded.
+/// The body of a message to `to` in the Maildir, decoded.
 pub async fn wait_for_mail(maildir: &std::path::Path, to: &str) -> String {
+    wait_for_mail_containing(maildir, to, "").await
+}
+
+/// The body of a message to `to` whose text contains `needle`, decoded.
+pub async fn wait_for_mail_containing(maildir: &std::path::Path, to: &str, needle: &str) -> String {
     for _ in 0..100 {
         for sub in ["new", "cur"] {
             if let Ok(entries) = std::fs::read_dir(maildir.join(sub)) {
@@ -29,8 +34,9 @@ pub async fn wait_for_mail(maildir: &std::path::Path, to: &str) -> String {
                             .and_then(|a| a.first())
                             .and_then(|a| a.address())
                             .is_some_and(|a| a.eq_ignore_ascii_case(to));
-                        if to_matches {
-                            return msg.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
+                        let body = msg.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
+                        if to_matches && body.contains(needle) {
+                            return body;
                         }
                     }
                 }

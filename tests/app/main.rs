@@ -9,6 +9,7 @@ mod errors;
 mod login;
 mod mail;
 mod members;
+mod messages;
 mod ops;
 mod requests;
 mod routes;

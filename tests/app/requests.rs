@@ -16,7 +16,7 @@ const REGISTERED: Entry = Entry::Registered {
 };
 
 /// A member with an account, logged in; returns (member browser, member id).
-async fn member(app: &TestApp, email: &str) -> (TestApp, i64) {
+pub async fn member(app: &TestApp, email: &str) -> (TestApp, i64) {
     let id = add(
         app,
         data("Rossi", "Mario", date!(1980 - 04 - 12), Sex::M),
@@ -26,7 +26,7 @@ async fn member(app: &TestApp, email: &str) -> (TestApp, i64) {
     (app.member_browser(id, email).await, id)
 }
 
-async fn staff(app: &TestApp) -> TestApp {
+pub async fn staff(app: &TestApp) -> TestApp {
     let secret = app
         .create_user("segreteria@example.org", &[Role::Secretariat], true)
         .await;
@@ -281,29 +281,9 @@ fn png(w: u32, h: u32) -> Vec<u8> {
     out.into_inner()
 }
 
-/// POSTs a multipart upload with the CSRF token in the query string, as the portal's form does.
 async fn upload(b: &mut TestApp, bytes: Vec<u8>, filename: &str) -> crate::helpers::TestResponse {
-    let token = b.csrf.clone().unwrap_or_default();
-    let boundary = "ordo-test-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"{filename}\"\r\nContent-Type: image/jpeg\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend(bytes);
-    body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
-    let req = b
-        .build(
-            axum::http::Method::POST,
-            &format!("/portale/foto?csrf_token={token}"),
-        )
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .header("content-length", body.len().to_string())
-        .body(axum::body::Body::from(body))
-        .unwrap();
-    b.request(req).await
+    b.multipart("/portale/foto", &[], &[("photo", filename, bytes)])
+        .await
 }
 
 #[sqlx::test]
