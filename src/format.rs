@@ -20,6 +20,16 @@ pub fn rome_date(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.to_string())
 }
 
+/// The calendar year in Europe/Rome (the protocol numbering's year).
+pub fn rome_year(t: OffsetDateTime) -> i32 {
+    t.to_timezone(timezones::db::europe::ROME).year()
+}
+
+/// The calendar day in Europe/Rome.
+pub fn rome_day(t: OffsetDateTime) -> time::Date {
+    t.to_timezone(timezones::db::europe::ROME).date()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -32,5 +42,7 @@ mod tests {
         // Summer: UTC+2.
         assert_eq!(rome_datetime(datetime!(2026-07-01 10:00 UTC)), "01/07/2026 12:00");
         assert_eq!(rome_date(datetime!(2026-12-31 23:30 UTC)), "01/01/2027");
+        assert_eq!(rome_year(datetime!(2026-12-31 22:59:59 UTC)), 2026);
+        assert_eq!(rome_year(datetime!(2026-12-31 23:00:00 UTC)), 2027);
     }
 }

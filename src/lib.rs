@@ -15,6 +15,8 @@ pub mod mail;
 pub mod members;
 pub mod ops;
 pub mod pages;
+pub mod pdf;
+pub mod protocol;
 pub mod requests;
 pub mod router;
 pub mod state;

@@ -65,6 +65,48 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Protocol register commands.
+    Protocol {
+        #[command(subcommand)]
+        command: ProtocolCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProtocolCommand {
+    /// Register an item; prints the assigned number as YEAR/NNNNNNN. Exit status 1 if refused.
+    Register {
+        /// in, out or internal.
+        #[arg(long, value_parser = ["in", "out", "internal"])]
+        direction: String,
+        #[arg(long)]
+        subject: String,
+        /// Name of the sender (in) or recipient (out).
+        #[arg(long)]
+        correspondent: String,
+        /// Codice fiscale of the correspondent.
+        #[arg(long, default_value = "")]
+        correspondent_cf: String,
+        /// E-mail or PEC of the correspondent.
+        #[arg(long, default_value = "")]
+        correspondent_email: String,
+        /// Classification code of the titolario (setting protocol.classes).
+        #[arg(long, default_value = "7.1")]
+        classification: String,
+        /// A document to register with the item (repeatable); its SHA-256 is recorded.
+        #[arg(long = "attach", value_name = "FILE")]
+        attach: Vec<PathBuf>,
+    },
+    /// Check that each year's numbers are gapless and unique and that every document still matches its
+    /// SHA-256. Exit status 1, naming each problem, if not.
+    Verify,
+    /// Produce the daily register (PDF and CSV with their SHA-256) of a closed day, or of every closed
+    /// day still missing. Exit status 1 if the day is not closed yet.
+    Daily {
+        /// The day, as YYYY-MM-DD or DD/MM/YYYY (default: every closed day still missing).
+        #[arg(long)]
+        date: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -181,6 +223,112 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Protocol { command } => protocol_command(command, config).await,
+    }
+}
+
+async fn protocol_command(command: ProtocolCommand, config: Config) -> anyhow::Result<ExitCode> {
+    use ordo::protocol;
+    let state = state(config).await?;
+    ordo::ops::sync_catalogues(&state.pool, &state.config)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    match command {
+        ProtocolCommand::Register {
+            direction,
+            subject,
+            correspondent,
+            correspondent_cf,
+            correspondent_email,
+            classification,
+            attach,
+        } => {
+            let mut documents = vec![];
+            for path in &attach {
+                let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "documento".into());
+                documents.push(protocol::Document::from_bytes(
+                    name,
+                    protocol::service::content_type_of(&bytes),
+                    bytes,
+                ));
+            }
+            let registration = protocol::NewRegistration {
+                direction: protocol::Direction::parse(&direction)
+                    .context("--direction must be in, out or internal")?,
+                correspondent: protocol::Correspondent {
+                    name: correspondent,
+                    fiscal_code: correspondent_cf,
+                    email: correspondent_email,
+                },
+                subject,
+                attachments_description: String::new(),
+                classification,
+                dossier: protocol::Dossier::None,
+                request_id: None,
+                source: "cli",
+                documents,
+            };
+            let actor = audit::Actor::system("cli");
+            match protocol::service::register_alone(&state, &actor, registration).await {
+                Ok(r) => {
+                    println!("{}", r.segnatura.key());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(ordo::error::AppError::Validation(errors)) => {
+                    for e in errors {
+                        eprintln!("ordo: {}: {}", e.field, e.message);
+                    }
+                    Ok(ExitCode::from(1))
+                }
+                Err(e) => Err(anyhow::anyhow!("registration failed: {e:?}")),
+            }
+        }
+        ProtocolCommand::Verify => {
+            let (registrations, documents, problems) =
+                protocol::service::verify(&state.pool, &state.config.protocol)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot read the protocol register: {e:?}"))?;
+            if problems.is_empty() {
+                println!(
+                    "protocol register intact: {registrations} registrations, {documents} documents verified"
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for p in &problems {
+                    println!("protocol register PROBLEM: {p}");
+                }
+                Ok(ExitCode::from(1))
+            }
+        }
+        ProtocolCommand::Daily { date } => {
+            let day = match date.as_deref() {
+                None => None,
+                Some(d) => Some(
+                    ordo::members::model::parse_date(d)
+                        .with_context(|| format!("--date {d}: not a date (YYYY-MM-DD or DD/MM/YYYY)"))?,
+                ),
+            };
+            match protocol::daily::produce(&state, day).await {
+                Ok(produced) => {
+                    for p in &produced {
+                        println!("{p}");
+                    }
+                    if produced.is_empty() {
+                        println!("nothing to produce: every closed day has its daily register");
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(ordo::error::AppError::Conflict(m)) => {
+                    eprintln!("ordo: {m}");
+                    Ok(ExitCode::from(1))
+                }
+                Err(e) => Err(anyhow::anyhow!("daily register failed: {e:?}")),
+            }
+        }
     }
 }
 
@@ -272,6 +420,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Expired sessions are deleted in the background (safe with several processes).
     let cleanup = tower_sessions_sqlx_store::PostgresStore::new(state.pool.clone());
     tokio::spawn(cleanup.continuously_delete_expired(tokio::time::Duration::from_secs(600)));
+    // The daily protocol register of each closed day, at protocol.daily_register_at (Europe/Rome); a day
+    // already produced (by another process or `ordo protocol daily`) is skipped.
+    tokio::spawn(ordo::protocol::daily::run_scheduler(state.clone()));
 
     let app = ordo::app(state).into_make_service_with_connect_info::<SocketAddr>();
     match tls {

@@ -10,15 +10,24 @@ use crate::state::AppState;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Applies pending migrations and writes the configured catalogue (sections, sectors, special lists).
+/// Applies pending migrations and writes the configured catalogues.
 pub async fn prepare_database(pool: &sqlx::PgPool, config: &crate::config::Config) -> Result<(), String> {
     MIGRATOR
         .run(pool)
         .await
         .map_err(|e| format!("migrations failed: {e}"))?;
+    sync_catalogues(pool, config).await
+}
+
+/// Writes the configured catalogues into the database: the Albo's sections, sectors and special lists,
+/// and the protocol's titolario.
+pub async fn sync_catalogues(pool: &sqlx::PgPool, config: &crate::config::Config) -> Result<(), String> {
     crate::members::service::sync_catalogue(pool, &config.albo)
         .await
-        .map_err(|e| format!("cannot write the Albo catalogue (setting `albo`): {e:?}"))
+        .map_err(|e| format!("cannot write the Albo catalogue (setting `albo`): {e:?}"))?;
+    crate::protocol::service::sync_classes(pool, &config.protocol)
+        .await
+        .map_err(|e| format!("cannot write the titolario (setting `protocol.classes`): {e}"))
 }
 
 /// `GET /healthz`: the process is up.

@@ -28,6 +28,7 @@ pub struct BackofficeHome {
     pub can_manage_users: bool,
     pub can_read_members: bool,
     pub can_handle_requests: bool,
+    pub can_read_protocol: bool,
 }
 
 pub async fn backoffice_home(ctx: Ctx) -> AppResult<BackofficeHome> {
@@ -41,6 +42,7 @@ pub async fn backoffice_home(ctx: Ctx) -> AppResult<BackofficeHome> {
         can_manage_users: p.decide(Permission::UsersManage) == Decision::Allow,
         can_read_members: p.decide(Permission::MembersRead) == Decision::Allow,
         can_handle_requests: p.decide(Permission::RequestsManage) == Decision::Allow,
+        can_read_protocol: p.decide(Permission::ProtocolRead) == Decision::Allow,
         layout: ctx.layout("Back office").await?,
     })
 }

@@ -15,7 +15,7 @@ use axum::routing::MethodRouter;
 use crate::auth::{CurrentUser, Decision, Permission, Principal};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::{api, audit, auth, gdpr, members, ops, pages, requests, web};
+use crate::{api, audit, auth, gdpr, members, ops, pages, protocol, requests, web};
 
 /// One registered route: method (lower case, as in `axum::routing`), path pattern and permission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +105,14 @@ routes! {
     post "/backoffice/pratiche/{id}/azione" RequestsManage => requests::handlers::act;
     post "/backoffice/pratiche/{id}/messaggio" RequestsManage => requests::handlers::staff_reply;
     get  "/backoffice/allegati/{id}" RequestsManage => requests::handlers::staff_attachment;
+    get  "/backoffice/protocollo"   ProtocolRead  => protocol::handlers::list;
+    post "/backoffice/protocollo"   ProtocolWrite => protocol::handlers::create;
+    get  "/backoffice/protocollo/nuova" ProtocolWrite => protocol::handlers::new_form;
+    get  "/backoffice/protocollo/giornaliero" ProtocolRead => protocol::handlers::dailies;
+    get  "/backoffice/protocollo/giornaliero/{file}" ProtocolRead => protocol::handlers::daily_file;
+    get  "/backoffice/protocollo/documenti/{id}" ProtocolRead => protocol::handlers::document;
+    get  "/backoffice/protocollo/{id}" ProtocolRead => protocol::handlers::detail;
+    post "/backoffice/protocollo/{id}/annulla" ProtocolAnnul => protocol::handlers::annul;
 
     // JSON API.
     get  "/api/v1"                  Public        => api::index;

@@ -69,6 +69,11 @@ impl AppState {
     pub fn now(&self) -> time::OffsetDateTime {
         self.clock.now()
     }
+
+    /// The PDF renderer (fonts parsed once per process, on first use).
+    pub fn pdf(&self) -> &'static crate::pdf::Renderer {
+        crate::pdf::renderer()
+    }
 }
 
 /// A value kept for a short time (per process): lists that change rarely and cost a scan to build.

@@ -98,14 +98,20 @@ pub enum Permission {
     MembersWrite,
     /// Handle the members' requests (pratiche): inbox, review, decisions.
     RequestsManage,
+    /// Search and read the protocol register and its documents.
+    ProtocolRead,
+    /// Register incoming, outgoing and internal items by hand.
+    ProtocolWrite,
+    /// Annul a registration (with reason and authorising act).
+    ProtocolAnnul,
 }
 
 impl Permission {
     /// Whether the permission is a staff one (needs the second factor active).
     pub fn needs_second_factor(self) -> bool {
-        matches!(
+        !matches!(
             self,
-            Permission::Backoffice | Permission::AuditRead | Permission::UsersManage
+            Permission::Public | Permission::Authenticated | Permission::Portal
         )
     }
 }
@@ -121,6 +127,8 @@ pub const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             Permission::MembersRead,
             Permission::MembersWrite,
             Permission::RequestsManage,
+            Permission::ProtocolRead,
+            Permission::ProtocolWrite,
         ],
     ),
     (
@@ -129,7 +137,11 @@ pub const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
     ),
     (
         Role::President,
-        &[Permission::Backoffice, Permission::MembersRead],
+        &[
+            Permission::Backoffice,
+            Permission::MembersRead,
+            Permission::ProtocolRead,
+        ],
     ),
     (
         Role::Councillor,
@@ -141,6 +153,7 @@ pub const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             Permission::Backoffice,
             Permission::AuditRead,
             Permission::MembersRead,
+            Permission::ProtocolRead,
         ],
     ),
     (Role::VideoOfficer, &[Permission::Backoffice]),
@@ -151,6 +164,9 @@ pub const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             Permission::Backoffice,
             Permission::AuditRead,
             Permission::UsersManage,
+            Permission::ProtocolRead,
+            Permission::ProtocolWrite,
+            Permission::ProtocolAnnul,
         ],
     ),
 ];

@@ -15,6 +15,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::mail::Mail;
 use crate::members::MemberRow;
 use crate::members::service as members;
+use crate::protocol;
 use crate::state::AppState;
 use crate::web::multipart::Upload;
 
@@ -108,6 +109,70 @@ async fn submit(
     Ok(id)
 }
 
+/// Protocols an item of a pratica in the caller's transaction: incoming when the member writes,
+/// outgoing when the order answers. The correspondent is the member; the pratica's own file
+/// (fascicolo) collects its registrations.
+#[allow(clippy::too_many_arguments)]
+async fn protocol(
+    conn: &mut PgConnection,
+    state: &AppState,
+    actor: &Actor,
+    request_id: i64,
+    kind: Kind,
+    subject: &str,
+    direction: protocol::Direction,
+    documents: Vec<protocol::Document>,
+) -> AppResult<protocol::Registered> {
+    let r = repo::by_id_for_update(conn, request_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let member = members::member_by_id(conn, r.member_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let config = &state.config.protocol;
+    let registration = protocol::NewRegistration {
+        direction,
+        correspondent: protocol::Correspondent {
+            name: format!("{} {}", member.surname, member.name),
+            fiscal_code: member.fiscal_code.clone(),
+            email: r.requester_email.clone(),
+        },
+        subject: format!("Pratica n. {request_id} — {subject}")
+            .chars()
+            .take(protocol::model::MAX_SUBJECT)
+            .collect(),
+        attachments_description: String::new(),
+        classification: config.class_for_request(kind.as_str()).to_string(),
+        dossier: protocol::Dossier::OfRequest {
+            request_id,
+            subject: format!("Pratica n. {request_id} — {}", r.subject)
+                .chars()
+                .take(protocol::model::MAX_SUBJECT)
+                .collect(),
+        },
+        request_id: Some(request_id),
+        source: "request",
+        documents,
+    };
+    protocol::register(conn, config, state.now(), actor, registration).await
+}
+
+/// The request as submitted, as a document for the protocol (canonical JSON).
+fn request_document(
+    request_id: i64,
+    kind: Kind,
+    subject: &str,
+    payload: &serde_json::Value,
+) -> protocol::Document {
+    let text =
+        json!({ "pratica": request_id, "tipo": kind.as_str(), "oggetto": subject, "contenuto": payload });
+    protocol::Document::from_bytes(
+        format!("pratica-{request_id}.json"),
+        "application/json",
+        text.to_string().into_bytes(),
+    )
+}
+
 /// A data-change request: recorded with the old and new values; the register changes only on approval.
 pub async fn submit_data_change(
     state: &AppState,
@@ -126,8 +191,20 @@ pub async fn submit_data_change(
         &member,
         Kind::DataChange,
         Kind::DataChange.label(),
-        payload,
+        payload.clone(),
         &mut tx,
+    )
+    .await?;
+    let doc = request_document(id, Kind::DataChange, Kind::DataChange.label(), &payload);
+    protocol(
+        &mut tx,
+        state,
+        &user.actor(),
+        id,
+        Kind::DataChange,
+        Kind::DataChange.label(),
+        protocol::Direction::In,
+        vec![doc],
     )
     .await?;
     tx.commit().await?;
@@ -164,7 +241,19 @@ pub async fn submit_pec(state: &AppState, user: &CurrentUser, own_pec: Option<&s
             json!({ "mode": "request", "before": member.pec }),
         ),
     };
-    let id = submit(state, user, &member, Kind::Pec, subject, payload, &mut tx).await?;
+    let id = submit(state, user, &member, Kind::Pec, subject, payload.clone(), &mut tx).await?;
+    let doc = request_document(id, Kind::Pec, subject, &payload);
+    protocol(
+        &mut tx,
+        state,
+        &user.actor(),
+        id,
+        Kind::Pec,
+        subject,
+        protocol::Direction::In,
+        vec![doc],
+    )
+    .await?;
     tx.commit().await?;
     notify(state, id).await;
     Ok(id)
@@ -189,8 +278,23 @@ pub async fn submit_photo(state: &AppState, user: &CurrentUser, upload: &[u8]) -
         &member,
         Kind::Photo,
         "Nuova fototessera",
-        payload,
+        payload.clone(),
         &mut tx,
+    )
+    .await?;
+    let docs = vec![
+        request_document(id, Kind::Photo, "Nuova fototessera", &payload),
+        protocol::Document::from_bytes("fototessera.jpg", "image/jpeg", processed.jpeg.clone()),
+    ];
+    protocol(
+        &mut tx,
+        state,
+        &user.actor(),
+        id,
+        Kind::Photo,
+        "Nuova fototessera",
+        protocol::Direction::In,
+        docs,
     )
     .await?;
     tx.commit().await?;
@@ -241,6 +345,36 @@ pub async fn act(
         &note,
     )
     .await?;
+    if matches!(action, Action::Approve | Action::Reject) {
+        let outcome = format!(
+            "Pratica n. {} «{}»: {}.{}",
+            request.id,
+            request.subject,
+            next.label().to_lowercase(),
+            if note.is_empty() {
+                String::new()
+            } else {
+                format!("\nNota della segreteria: {note}")
+            }
+        );
+        let doc = protocol::Document::from_bytes(
+            format!("esito-pratica-{}.txt", request.id),
+            "text/plain; charset=utf-8",
+            outcome.into_bytes(),
+        );
+        let subject = format!("{} — esito: {}", request.subject, next.label().to_lowercase());
+        protocol(
+            &mut tx,
+            state,
+            &actor,
+            request.id,
+            kind,
+            &subject,
+            protocol::Direction::Out,
+            vec![doc],
+        )
+        .await?;
+    }
     audit::record(&mut tx, now, audit::Event {
         actor: &actor,
         action: "request.transition",
@@ -356,6 +490,7 @@ pub struct Detail {
     pub events: Vec<EventRow>,
     pub messages: Vec<MessageRow>,
     pub attachments: Vec<AttachmentRow>,
+    pub protocols: Vec<protocol::service::ProtocolRef>,
 }
 
 pub async fn inbox(state: &AppState, open_only: bool) -> AppResult<Vec<RequestRow>> {
@@ -371,12 +506,14 @@ pub async fn detail(state: &AppState, id: i64) -> AppResult<Detail> {
     let events = repo::events(&mut tx, id).await?;
     let messages = repo::messages(&mut tx, id).await?;
     let attachments = repo::attachments(&mut tx, id).await?;
+    let protocols = protocol::service::refs_of_request(&mut tx, id).await?;
     tx.commit().await?;
     Ok(Detail {
         request,
         events,
         messages,
         attachments,
+        protocols,
     })
 }
 
@@ -389,11 +526,13 @@ pub async fn mine(state: &AppState, user: &CurrentUser) -> AppResult<Option<(Mem
     let mut out = vec![];
     for request in repo::of_member(&mut conn, member.id).await? {
         let events = repo::events(&mut conn, request.id).await?;
+        let protocols = protocol::service::refs_of_request(&mut conn, request.id).await?;
         out.push(Detail {
             request,
             events,
             messages: vec![],
             attachments: vec![],
+            protocols,
         });
     }
     Ok(Some((member, out)))
@@ -470,12 +609,24 @@ async fn add_message(
     from_staff: bool,
     body: &str,
     files: &[Checked],
-) -> AppResult<()> {
+) -> AppResult<Vec<protocol::Document>> {
     let message_id = repo::insert_message(conn, request_id, user.id, from_staff, body, now).await?;
     let mut listed = vec![];
+    let mut documents = vec![protocol::Document::from_bytes(
+        format!("messaggio-{message_id}.txt"),
+        "text/plain; charset=utf-8",
+        body.as_bytes().to_vec(),
+    )];
     for f in files {
         let id = repo::insert_attachment(conn, message_id, f).await?;
         listed.push(json!({ "id": id, "name": f.file_name, "type": f.file_type.mime(), "bytes": f.bytes.len(), "sha256": hex::encode(f.sha256) }));
+        documents.push(protocol::Document {
+            file_name: f.file_name.clone(),
+            content_type: f.file_type.mime().to_string(),
+            size: f.bytes.len(),
+            sha256: f.sha256,
+            content: protocol::Content::Attachment(id),
+        });
     }
     audit::record(
         conn,
@@ -489,7 +640,7 @@ async fn add_message(
         },
     )
     .await?;
-    Ok(())
+    Ok(documents)
 }
 
 /// A member writes to the secretariat: a new conversation (a pratica of kind «message») with its first
@@ -509,7 +660,18 @@ pub async fn start_conversation(
     let member = my_member(&mut tx, user).await?;
     let payload = json!({ "attachments": files.len() });
     let id = submit(state, user, &member, Kind::Message, &subject, payload, &mut tx).await?;
-    add_message(&mut tx, state.now(), user, id, false, &body, &files).await?;
+    let documents = add_message(&mut tx, state.now(), user, id, false, &body, &files).await?;
+    protocol(
+        &mut tx,
+        state,
+        &user.actor(),
+        id,
+        Kind::Message,
+        &subject,
+        protocol::Direction::In,
+        documents,
+    )
+    .await?;
     tx.commit().await?;
     notify(state, id).await;
     Ok(id)
@@ -546,7 +708,25 @@ pub async fn post_message(
                 .into(),
         ));
     }
-    add_message(&mut tx, now, user, request.id, as_staff, &body, &files).await?;
+    let documents = add_message(&mut tx, now, user, request.id, as_staff, &body, &files).await?;
+    let (direction, what) = if as_staff {
+        (protocol::Direction::Out, "risposta della segreteria")
+    } else {
+        (protocol::Direction::In, "messaggio dell'iscritto")
+    };
+    let kind = Kind::parse(&request.kind).ok_or_else(|| AppError::internal("unknown request kind"))?;
+    let subject = format!("{} — {what}", request.subject);
+    protocol(
+        &mut tx,
+        state,
+        &user.actor(),
+        request.id,
+        kind,
+        &subject,
+        direction,
+        documents,
+    )
+    .await?;
     if as_staff && current == State::Submitted {
         repo::insert_event(
             &mut tx,

@@ -62,6 +62,7 @@ pub struct RequestView {
     pub actions: Vec<(&'static str, &'static str)>,
     pub is_message: bool,
     pub messages: Vec<MessageView>,
+    pub protocols: Vec<crate::protocol::service::ProtocolRef>,
 }
 
 impl RequestView {
@@ -130,6 +131,7 @@ impl RequestView {
                 .collect(),
             is_message: kind == Kind::Message,
             messages,
+            protocols: d.protocols.clone(),
         }
     }
 }

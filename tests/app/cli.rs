@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use sqlx::PgPool;
 
 /// The URL of the per-test database, for child processes.
-async fn database_url(pool: &PgPool) -> String {
+pub async fn database_url(pool: &PgPool) -> String {
     let name: String = sqlx::query_scalar("SELECT current_database()")
         .fetch_one(pool)
         .await

@@ -90,9 +90,9 @@ impl TestApp {
         mailer: Arc<dyn Mailer>,
         customise: impl FnOnce(ordo::AppBuilder) -> ordo::AppBuilder,
     ) -> TestApp {
-        ordo::members::service::sync_catalogue(&pool, &config.albo)
+        ordo::ops::sync_catalogues(&pool, &config)
             .await
-            .expect("catalogue");
+            .expect("catalogues");
         let clock = Arc::new(ManualClock::new(start_time()));
         let state = AppState::new(pool, config, clock.clone(), mailer);
         let router = customise(ordo::AppBuilder::new(state.clone())).build();

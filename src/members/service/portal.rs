@@ -133,6 +133,11 @@ fn not_linked() -> AppError {
     )
 }
 
+/// A member record by id, inside the caller's transaction.
+pub async fn member_by_id(conn: &mut PgConnection, id: i64) -> AppResult<Option<MemberRow>> {
+    Ok(repo::by_id(conn, id).await?)
+}
+
 /// The member record of an account, inside the caller's transaction.
 pub async fn member_of_user(conn: &mut PgConnection, user_id: i64) -> AppResult<Option<MemberRow>> {
     Ok(repo::by_user(conn, user_id).await?)

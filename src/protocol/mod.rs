@@ -1,0 +1,13 @@
+//! The protocol register (protocollo informatico). Every module registers through [`register`], inside
+//! its own transaction: the registration, its documents and its audit entry commit or fail with the
+//! change that caused them. The database numbers registrations and refuses to change them.
+
+pub mod daily;
+pub mod handlers;
+pub mod model;
+mod repo;
+pub mod service;
+mod views;
+
+pub use model::{Content, Correspondent, Direction, Document, Dossier, NewRegistration, Segnatura};
+pub use service::{Registered, register};

@@ -1,0 +1,413 @@
+//! Registering, annulling, searching and verifying.
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+
+use super::model::{self, Dossier, NewRegistration, Segnatura};
+use super::repo::{self, DocumentRow, Filter, RegistrationRow};
+use crate::audit::{self, Actor};
+use crate::config::ProtocolConfig;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::state::AppState;
+
+/// What a registration got.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub id: i64,
+    pub segnatura: Segnatura,
+}
+
+async fn dossier_id(
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    r: &NewRegistration,
+) -> AppResult<Option<i64>> {
+    let year = crate::format::rome_year(now);
+    Ok(match &r.dossier {
+        Dossier::None => None,
+        Dossier::Existing(id) => {
+            if !repo::dossier_exists(conn, *id).await? {
+                return Err(AppError::Validation(vec![FieldError::new(
+                    "dossier",
+                    "Il fascicolo scelto non esiste.",
+                )]));
+            }
+            Some(*id)
+        }
+        Dossier::New { subject } => Some(
+            repo::insert_dossier(conn, year, &r.classification, subject.trim(), now, actor.id, None).await?,
+        ),
+        Dossier::OfRequest { request_id, subject } => {
+            match repo::dossier_of_request(conn, *request_id).await? {
+                Some(id) => Some(id),
+                None => Some(
+                    repo::insert_dossier(
+                        conn,
+                        year,
+                        &r.classification,
+                        subject,
+                        now,
+                        actor.id,
+                        Some(*request_id),
+                    )
+                    .await?,
+                ),
+            }
+        }
+    })
+}
+
+/// Registers an item in the protocol, in the caller's transaction: the number is assigned by the
+/// database and exists only if the transaction commits. The one entry point for every module.
+pub async fn register(
+    conn: &mut PgConnection,
+    config: &ProtocolConfig,
+    now: OffsetDateTime,
+    actor: &Actor,
+    r: NewRegistration,
+) -> AppResult<Registered> {
+    let registered = insert(conn, config, now, actor, &r).await?;
+    let documents: Vec<_> = r
+        .documents
+        .iter()
+        .map(|d| json!({ "name": d.file_name, "bytes": d.size, "sha256": hex::encode(d.sha256) }))
+        .collect();
+    audit::record(
+        conn,
+        now,
+        audit::Event {
+            actor,
+            action: "protocol.register",
+            entity: "protocol",
+            entity_id: Some(registered.segnatura.key()),
+            details: json!({
+                "registration_id": registered.id,
+                "direction": r.direction.as_str(),
+                "subject": r.subject,
+                "correspondent": r.correspondent.name,
+                "classification": r.classification,
+                "request_id": r.request_id,
+                "documents": documents,
+            }),
+        },
+    )
+    .await?;
+    Ok(registered)
+}
+
+/// The registration without its audit entry. Only [`register`] and the benchmark that measures what
+/// the audit entry costs call it.
+#[doc(hidden)]
+pub async fn insert(
+    conn: &mut PgConnection,
+    config: &ProtocolConfig,
+    now: OffsetDateTime,
+    actor: &Actor,
+    r: &NewRegistration,
+) -> AppResult<Registered> {
+    let errors = model::validate(r, config);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let dossier = dossier_id(conn, now, actor, r).await?;
+    let inserted = repo::insert_registration(
+        conn,
+        &config.aoo_code,
+        &config.register_code,
+        now,
+        r,
+        dossier,
+        actor.id,
+    )
+    .await?;
+    for (i, d) in r.documents.iter().enumerate() {
+        repo::insert_document(conn, inserted.id, i as i32 + 1, d).await?;
+    }
+    Ok(Registered {
+        id: inserted.id,
+        segnatura: Segnatura {
+            administration: config.administration_code.clone(),
+            aoo: config.aoo_code.clone(),
+            register: config.register_code.clone(),
+            year: inserted.year,
+            number: inserted.number,
+            registered_at: now,
+        },
+    })
+}
+
+/// The content type of a document, by its content (what the sender named it is not trusted).
+pub fn content_type_of(bytes: &[u8]) -> &'static str {
+    infer::get(bytes)
+        .map(|t| t.mime_type())
+        .unwrap_or("application/octet-stream")
+}
+
+/// A registration in its own transaction (the back office and the CLI).
+pub async fn register_alone(state: &AppState, actor: &Actor, r: NewRegistration) -> AppResult<Registered> {
+    let mut tx = state.pool.begin().await?;
+    let registered = register(&mut tx, &state.config.protocol, state.now(), actor, r).await?;
+    tx.commit().await?;
+    Ok(registered)
+}
+
+/// Annuls a registration: it stays in the register, marked annulled with reason and authorising act.
+pub async fn annul(
+    state: &AppState,
+    actor: &Actor,
+    user_id: i64,
+    id: i64,
+    reason: &str,
+    act: &str,
+) -> AppResult<()> {
+    let mut errors = vec![];
+    for (field, value, label) in [
+        ("reason", reason, "il motivo dell'annullamento"),
+        ("act", act, "l'atto che autorizza l'annullamento"),
+    ] {
+        if value.trim().is_empty() {
+            errors.push(FieldError::new(field, format!("Indica {label}.")));
+        } else if value.chars().any(char::is_control) || value.chars().count() > 1000 {
+            errors.push(FieldError::new(
+                field,
+                format!("Controlla {label}: troppo lungo o con caratteri non ammessi."),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let now = state.now();
+    let mut tx = state.pool.begin().await?;
+    let row = repo::by_id(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    if !repo::annul(&mut tx, id, now, user_id, reason.trim(), act.trim()).await? {
+        return Err(AppError::Conflict("La registrazione è già annullata.".into()));
+    }
+    audit::record(
+        &mut tx,
+        now,
+        audit::Event {
+            actor,
+            action: "protocol.annul",
+            entity: "protocol",
+            entity_id: Some(format!("{}/{:07}", row.year, row.number)),
+            details: json!({ "registration_id": id, "reason": reason.trim(), "act": act.trim() }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub fn segnatura_of(config: &ProtocolConfig, r: &RegistrationRow) -> Segnatura {
+    Segnatura {
+        administration: config.administration_code.clone(),
+        aoo: r.aoo.clone(),
+        register: r.register.clone(),
+        year: r.year,
+        number: r.number,
+        registered_at: r.registered_at,
+    }
+}
+
+pub async fn search(
+    state: &AppState,
+    f: &Filter,
+    limit: i64,
+    offset: i64,
+) -> AppResult<Vec<RegistrationRow>> {
+    let mut conn = state.pool.acquire().await?;
+    Ok(repo::search(&mut conn, f, limit, offset).await?)
+}
+
+pub struct Detail {
+    pub row: RegistrationRow,
+    pub documents: Vec<DocumentRow>,
+    /// The other registrations of the same pratica (the request and its answers).
+    pub linked: Vec<(i64, Segnatura, String)>,
+}
+
+pub async fn detail(state: &AppState, id: i64) -> AppResult<Detail> {
+    let mut conn = state.pool.acquire().await?;
+    let row = repo::by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let documents = repo::documents(&mut conn, id).await?;
+    let linked = match row.request_id {
+        Some(rid) => repo::of_request(&mut conn, rid)
+            .await?
+            .into_iter()
+            .filter(|(other, ..)| *other != id)
+            .map(|(other, year, number, at, direction)| {
+                let s = Segnatura {
+                    administration: state.config.protocol.administration_code.clone(),
+                    aoo: row.aoo.clone(),
+                    register: row.register.clone(),
+                    year,
+                    number,
+                    registered_at: at,
+                };
+                (other, s, direction)
+            })
+            .collect(),
+        None => vec![],
+    };
+    Ok(Detail {
+        row,
+        documents,
+        linked,
+    })
+}
+
+pub async fn document(state: &AppState, id: i64) -> AppResult<repo::DocumentFile> {
+    let mut conn = state.pool.acquire().await?;
+    repo::document_file(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// A registration as other modules show it: "Prot. 2026/0000012 del 22/11/2026 (in entrata)".
+#[derive(Debug, Clone)]
+pub struct ProtocolRef {
+    pub id: i64,
+    pub key: String,
+    pub date: String,
+    pub direction: &'static str,
+}
+
+/// The registrations of a pratica, oldest first (the member sees them in the portal).
+pub async fn refs_of_request(conn: &mut PgConnection, request_id: i64) -> AppResult<Vec<ProtocolRef>> {
+    Ok(repo::of_request(conn, request_id)
+        .await?
+        .into_iter()
+        .map(|(id, year, number, at, direction)| ProtocolRef {
+            id,
+            key: format!("{year}/{number:07}"),
+            date: crate::format::rome_date(at),
+            direction: super::Direction::parse(&direction)
+                .map(|d| d.label())
+                .unwrap_or(""),
+        })
+        .collect())
+}
+
+pub async fn recent_dossiers(state: &AppState) -> AppResult<Vec<repo::DossierRow>> {
+    let mut conn = state.pool.acquire().await?;
+    Ok(repo::recent_dossiers(&mut conn, 200).await?)
+}
+
+/// Writes the configured titolario into the database (at start-up and on `migrate`).
+pub async fn sync_classes(pool: &sqlx::PgPool, config: &ProtocolConfig) -> sqlx::Result<()> {
+    let classes: Vec<(String, String, Option<String>)> = config
+        .classes
+        .iter()
+        .map(|c| {
+            (
+                c.code.clone(),
+                c.name.clone(),
+                ProtocolConfig::parent_of(&c.code).map(str::to_string),
+            )
+        })
+        .collect();
+    let mut tx = pool.begin().await?;
+    repo::sync_classes(&mut tx, &classes).await?;
+    tx.commit().await
+}
+
+/// One problem `ordo protocol verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    Gap { year: i32, missing: i32 },
+    Duplicate { year: i32, number: i32 },
+    HashMismatch { registration: String, document: String },
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Gap { year, missing } => write!(f, "{year}: number {missing:07} is missing"),
+            Problem::Duplicate { year, number } => write!(f, "{year}: number {number:07} is used twice"),
+            Problem::HashMismatch {
+                registration,
+                document,
+            } => write!(
+                f,
+                "registration {registration}: document \"{document}\" does not match its SHA-256"
+            ),
+        }
+    }
+}
+
+/// The gaps and duplicates in an ordered list of (year, number).
+pub fn numbering_problems(numbers: &[(i32, i32)]) -> Vec<Problem> {
+    let mut problems = vec![];
+    let mut previous: Option<(i32, i32)> = None;
+    for &(year, number) in numbers {
+        let expected = match previous {
+            Some((y, n)) if y == year => n + 1,
+            _ => 1,
+        };
+        if Some((year, number)) == previous {
+            problems.push(Problem::Duplicate { year, number });
+        } else {
+            for missing in expected..number {
+                problems.push(Problem::Gap { year, missing });
+            }
+        }
+        previous = Some((year, number));
+    }
+    problems
+}
+
+/// Checks the whole register: each year's numbers gapless and unique, each document's bytes still
+/// matching the SHA-256 recorded at registration. Returns (registrations, documents, problems).
+pub async fn verify(pool: &sqlx::PgPool, config: &ProtocolConfig) -> AppResult<(usize, usize, Vec<Problem>)> {
+    let mut conn = pool.acquire().await?;
+    let numbers = repo::numbers(&mut conn, &config.aoo_code, &config.register_code).await?;
+    let mut problems = numbering_problems(&numbers);
+    let mut after = 0;
+    let mut documents = 0;
+    loop {
+        let batch = repo::documents_batch(&mut conn, after, 64).await?;
+        let Some((last, _)) = batch.last() else { break };
+        after = *last;
+        for (_, d) in batch {
+            documents += 1;
+            if Sha256::digest(&d.content).as_slice() != d.sha256.as_slice() {
+                problems.push(Problem::HashMismatch {
+                    registration: format!("{}/{:07}", d.year, d.number),
+                    document: d.file_name,
+                });
+            }
+        }
+    }
+    Ok((numbers.len(), documents, problems))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_and_duplicates_are_found_per_year() {
+        assert!(numbering_problems(&[(2025, 1), (2025, 2), (2026, 1), (2026, 2)]).is_empty());
+        assert_eq!(
+            numbering_problems(&[(2025, 1), (2025, 3), (2026, 2), (2026, 2)]),
+            vec![
+                Problem::Gap {
+                    year: 2025,
+                    missing: 2
+                },
+                Problem::Gap {
+                    year: 2026,
+                    missing: 1
+                },
+                Problem::Duplicate {
+                    year: 2026,
+                    number: 2
+                },
+            ]
+        );
+    }
+}
