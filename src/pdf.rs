@@ -46,6 +46,18 @@ pub fn renderer() -> &'static Renderer {
     RENDERER.get_or_init(Renderer::new)
 }
 
+/// Renders off the async runtime with the process-wide renderer and default options (tagged,
+/// deterministic). A template error is a bug of ours: it becomes an internal error.
+pub async fn render_blocking(
+    template: &'static str,
+    data: serde_json::Value,
+) -> crate::error::AppResult<Vec<u8>> {
+    tokio::task::spawn_blocking(move || renderer().render(template, &data, &[]))
+        .await
+        .map_err(crate::error::AppError::internal)?
+        .map_err(crate::error::AppError::internal)
+}
+
 /// Errors returned by [`Renderer`].
 #[derive(Debug, thiserror::Error)]
 pub enum PdfError {

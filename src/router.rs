@@ -81,6 +81,7 @@ routes! {
     post "/portale/sede-lavoro"     Portal        => members::handlers::set_workplace;
     get  "/portale/richieste"       Portal        => requests::handlers::my_requests;
     get  "/portale/i-miei-dati.json" Portal       => gdpr::my_data;
+    get  "/portale/i-miei-dati.pdf" Portal        => gdpr::my_data_pdf;
     post "/portale/richieste/dati"  Portal        => requests::handlers::submit_data_change;
     post "/portale/richieste/pec"   Portal        => requests::handlers::submit_pec;
     post "/portale/foto"            Portal        => requests::handlers::submit_photo;
@@ -97,6 +98,7 @@ routes! {
     get  "/backoffice/utenti"       UsersManage   => auth::handlers::users_page;
     get  "/backoffice/iscritti"     MembersRead   => members::handlers::list;
     get  "/backoffice/iscritti/export.csv" MembersWrite => members::handlers::export_csv;
+    get  "/backoffice/iscritti/export.pdf" MembersWrite => members::handlers::export_pdf;
     get  "/backoffice/iscritti/{id}" MembersRead  => members::handlers::sheet;
     post "/backoffice/iscritti/{id}/stato" MembersWrite => members::handlers::change_status;
     get  "/backoffice/pratiche"     RequestsManage => requests::handlers::inbox;

@@ -60,6 +60,7 @@ pub struct MembersListPage {
     pub total: i64,
     pub errors: Vec<FieldError>,
     pub export_link: String,
+    pub export_pdf_link: String,
     pub prev_link: Option<String>,
     pub next_link: Option<String>,
 }

@@ -594,11 +594,24 @@ async fn back_office_filters_and_csv_export_neutralises_formulas(pool: PgPool) {
     assert_eq!(surnames, vec!["Bianchi", "'@Rossi"]);
     let r = s.get("/backoffice/iscritti/export.csv?separatore=comma").await;
     assert!(r.body.lines().next().unwrap().contains("Numero,Data iscrizione"));
+    // The same list as PDF: the names as text (a PDF runs no formulas), filters applied.
+    let r = s.get("/backoffice/iscritti/export.pdf?stato=active").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["content-type"], "application/pdf");
+    let text = crate::pdf_text(&r.bytes);
+    assert!(
+        text.contains("Elenco degli iscritti") && text.contains("2 iscritti (elenco filtrato)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("@Rossi") && text.contains("Bianchi") && !text.contains("Neri"),
+        "{text}"
+    );
     let exports: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'member.export'")
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(exports, 2);
+    assert_eq!(exports, 3);
     // A formula as a surname is refused at input.
     let today = ordo::members::service::today(app.clock_now());
     let e = ordo::members::service::validate_new(
@@ -743,9 +756,31 @@ async fn a_member_downloads_all_own_data_as_json(pool: PgPool) {
         v["requests"][0]["content"]["changes"][0]["after"],
         "+39 040 000000"
     );
+    assert_eq!(
+        v["register"]["member"]["birth_date"], "1980-04-12",
+        "dates as text, not tuples"
+    );
+    // The same data as a readable PDF.
+    let r = m.get("/portale/i-miei-dati.pdf").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["content-type"], "application/pdf");
+    let text = crate::pdf_text(&r.bytes);
+    for expected in [
+        "I miei dati personali",
+        "Codice fiscale",
+        "Rossi",
+        "1980-04-12",
+        "+39 040 000000",
+        "Numero di iscrizione",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected} missing from the PDF:\n{text}"
+        );
+    }
     let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'gdpr.self_export'")
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(logged, 1);
+    assert_eq!(logged, 2);
 }
