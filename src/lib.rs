@@ -77,6 +77,7 @@ impl AppBuilder {
         router::build(self.extra, self.unchecked)
             .fallback(|| async { AppError::NotFound })
             // Innermost first: each later layer wraps the ones above it.
+            .layer(axum::middleware::from_fn_with_state(state.clone(), web::forget_public_pages))
             .layer(axum::middleware::from_fn_with_state(state.clone(), web::csrf::verify))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,

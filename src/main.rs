@@ -155,7 +155,7 @@ fn init_tracing(config: &Config) {
 
 async fn connect(config: &Config) -> anyhow::Result<sqlx::PgPool> {
     PgPoolOptions::new()
-        .max_connections(config.database.max_connections)
+        .max_connections(config.database.pool_size())
         .acquire_timeout(Duration::from_secs(10))
         // No ping before each use: a broken connection is detected by the query itself and dropped.
         .test_before_acquire(false)

@@ -43,6 +43,7 @@ impl AppState {
         if !config.rate_limits_on() {
             tracing::warn!("rate_limits = \"off\": public pages are not rate-limited (benchmarks only)");
         }
+        let public_page_ttl = std::time::Duration::from_secs(config.albo.public_cache_seconds);
         AppState(Arc::new(AppStateInner {
             pool,
             config: Arc::new(config),
@@ -50,7 +51,7 @@ impl AppState {
             mailer,
             metrics: Arc::new(Metrics::new()),
             public_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
-            caches: Arc::new(Caches::default()),
+            caches: Arc::new(Caches::new(public_page_ttl)),
         }))
     }
 
@@ -106,12 +107,69 @@ impl<T> Cached<T> {
 
 pub struct Caches {
     pub municipalities: Cached<Vec<String>>,
+    /// Rendered public Albo search pages for anonymous visitors (`albo.public_cache_seconds`).
+    pub public_pages: PageCache,
 }
 
-impl Default for Caches {
-    fn default() -> Self {
+impl Caches {
+    pub fn new(public_page_ttl: std::time::Duration) -> Self {
         Caches {
             municipalities: Cached::new(std::time::Duration::from_secs(60)),
+            public_pages: PageCache::new(public_page_ttl),
+        }
+    }
+}
+
+/// A small per-process cache of rendered public pages, keyed by the query string. Entries live for
+/// the configured seconds (the bound on how stale another process's view may be); any state-changing
+/// request to this process empties it at once. A zero TTL disables it.
+pub struct PageCache {
+    ttl: std::time::Duration,
+    entries:
+        std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u16, axum::body::Bytes)>>,
+}
+
+/// Most pages kept (a search page is about 16 kB).
+const PAGE_CACHE_ENTRIES: usize = 512;
+
+impl PageCache {
+    pub fn new(ttl: std::time::Duration) -> Self {
+        PageCache {
+            ttl,
+            entries: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        !self.ttl.is_zero()
+    }
+
+    pub fn get(&self, key: &str) -> Option<(u16, axum::body::Bytes)> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(key)
+            .filter(|(at, ..)| at.elapsed() < self.ttl)
+            .map(|(_, status, body)| (*status, body.clone()))
+    }
+
+    pub fn put(&self, key: String, status: u16, body: axum::body::Bytes) {
+        if !self.enabled() {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= PAGE_CACHE_ENTRIES {
+                let ttl = self.ttl;
+                entries.retain(|_, (at, ..)| at.elapsed() < ttl);
+            }
+            if entries.len() < PAGE_CACHE_ENTRIES {
+                entries.insert(key, (std::time::Instant::now(), status, body));
+            }
+        }
+    }
+
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
         }
     }
 }

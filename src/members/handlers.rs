@@ -1,8 +1,9 @@
 //! Pages of the register: the public Albo, the back office (search, sheet, status, export) and the
 //! member's own page in the portal.
 
+use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, RawForm};
+use axum::extract::{Path, Query, RawForm, RawQuery};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -81,8 +82,14 @@ impl AlboQuery {
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn albo(ctx: Ctx, Query(q): Query<AlboQuery>) -> AppResult<Response> {
+pub async fn albo(ctx: Ctx, RawQuery(raw): RawQuery, Query(q): Query<AlboQuery>) -> AppResult<Response> {
     ctx.state.check_public_rate(ctx.client_ip)?;
+    // Anonymous visitors all get the same page for the same query: reuse it for a few seconds.
+    let cache = &ctx.state.caches.public_pages;
+    let key = (ctx.user.is_none() && cache.enabled()).then(|| raw.unwrap_or_default());
+    if let Some((status, body)) = key.as_deref().and_then(|k| cache.get(k)) {
+        return Ok(html(status, body));
+    }
     let albo = &ctx.state.config.albo;
     let page = q.pagina.unwrap_or(0).clamp(0, 10_000);
     let searched = [&q.q, &q.numero, &q.sezione, &q.settore, &q.comune]
@@ -122,7 +129,23 @@ pub async fn albo(ctx: Ctx, Query(q): Query<AlboQuery>) -> AppResult<Response> {
         lines,
         q: q.clone(),
     };
-    Ok((status, page_view).into_response())
+    // Rendered into a buffer sized for a full page: growing it step by step costs more than the page.
+    let mut body = String::with_capacity(32 * 1024);
+    page_view.render_into(&mut body).map_err(AppError::internal)?;
+    let body = axum::body::Bytes::from(body);
+    if let Some(k) = key {
+        cache.put(k, status.as_u16(), body.clone());
+    }
+    Ok(html(status.as_u16(), body))
+}
+
+fn html(status: u16, body: axum::body::Bytes) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 pub async fn albo_member(ctx: Ctx, Path(number): Path<String>) -> AppResult<Response> {

@@ -109,7 +109,7 @@ impl SearchQuery {
             direction: Direction::parse(self.verso.trim())
                 .map(|d| d.as_str().to_string())
                 .unwrap_or_default(),
-            request_id: None,
+            ..Default::default()
         };
         if errors.is_empty() { Ok(f) } else { Err(errors) }
     }

@@ -214,6 +214,10 @@ pub struct Filter {
     pub classification: String,
     pub direction: String,
     pub request_id: Option<i64>,
+    pub id: Option<i64>,
+    /// AOO and register codes; empty: any.
+    pub aoo: String,
+    pub register: String,
 }
 
 pub async fn search(
@@ -245,8 +249,10 @@ pub async fn search(
              AND ($7 = '' OR r.classification = $7 OR r.classification LIKE $7 || '.%')
              AND ($8 = '' OR r.direction = $8)
              AND ($9::bigint IS NULL OR r.request_id = $9)
+             AND ($10::bigint IS NULL OR r.id = $10)
+             AND ($11 = '' OR r.aoo = $11) AND ($12 = '' OR r.register = $12)
            ORDER BY r.registered_at DESC, r.id DESC
-           LIMIT $10 OFFSET $11"#,
+           LIMIT $13 OFFSET $14"#,
         f.year,
         f.number,
         f.from,
@@ -256,6 +262,9 @@ pub async fn search(
         f.classification,
         f.direction,
         f.request_id,
+        f.id,
+        f.aoo,
+        f.register,
         limit,
         offset
     )
@@ -264,24 +273,11 @@ pub async fn search(
 }
 
 pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<RegistrationRow>> {
-    sqlx::query_as!(
-        RegistrationRow,
-        r#"SELECT r.id, r.aoo, r.register, r.year, r.number, r.registered_at, r.direction, r.correspondent_name,
-                  r.correspondent_cf, r.correspondent_email, r.subject, r.attachments_description, r.classification,
-                  r.dossier_id, d.subject AS "dossier_subject?", r.request_id, r.source, u.email AS "registered_by?",
-                  (SELECT count(*) FROM protocol_documents pd WHERE pd.registration_id = r.id) AS "documents!",
-                  a.annulled_at AS "annulled_at?", au.email AS "annulled_by?", a.reason AS "annul_reason?",
-                  a.act AS "annul_act?"
-           FROM protocol_registrations r
-           LEFT JOIN protocol_dossiers d ON d.id = r.dossier_id
-           LEFT JOIN users u ON u.id = r.registered_by
-           LEFT JOIN protocol_annulments a ON a.registration_id = r.id
-           LEFT JOIN users au ON au.id = a.annulled_by
-           WHERE r.id = $1"#,
-        id
-    )
-    .fetch_optional(&mut *conn)
-    .await
+    let f = Filter {
+        id: Some(id),
+        ..Default::default()
+    };
+    Ok(search(conn, &f, 1, 0).await?.pop())
 }
 
 /// The registrations of one local day (Europe/Rome), in number order.
@@ -291,29 +287,16 @@ pub async fn of_day(
     register: &str,
     day: Date,
 ) -> sqlx::Result<Vec<RegistrationRow>> {
-    sqlx::query_as!(
-        RegistrationRow,
-        r#"SELECT r.id, r.aoo, r.register, r.year, r.number, r.registered_at, r.direction, r.correspondent_name,
-                  r.correspondent_cf, r.correspondent_email, r.subject, r.attachments_description, r.classification,
-                  r.dossier_id, d.subject AS "dossier_subject?", r.request_id, r.source, u.email AS "registered_by?",
-                  (SELECT count(*) FROM protocol_documents pd WHERE pd.registration_id = r.id) AS "documents!",
-                  a.annulled_at AS "annulled_at?", au.email AS "annulled_by?", a.reason AS "annul_reason?",
-                  a.act AS "annul_act?"
-           FROM protocol_registrations r
-           LEFT JOIN protocol_dossiers d ON d.id = r.dossier_id
-           LEFT JOIN users u ON u.id = r.registered_by
-           LEFT JOIN protocol_annulments a ON a.registration_id = r.id
-           LEFT JOIN users au ON au.id = a.annulled_by
-           WHERE r.aoo = $1 AND r.register = $2
-             AND r.registered_at >= ($3::date::timestamp AT TIME ZONE 'Europe/Rome')
-             AND r.registered_at < (($3::date + 1)::timestamp AT TIME ZONE 'Europe/Rome')
-           ORDER BY r.year, r.number"#,
-        aoo,
-        register,
-        day
-    )
-    .fetch_all(&mut *conn)
-    .await
+    let f = Filter {
+        aoo: aoo.to_string(),
+        register: register.to_string(),
+        from: Some(day),
+        to: Some(day),
+        ..Default::default()
+    };
+    let mut rows = search(conn, &f, i64::MAX, 0).await?;
+    rows.sort_by_key(|r| (r.year, r.number));
+    Ok(rows)
 }
 
 #[derive(Debug, Clone)]

@@ -22,8 +22,11 @@ use tower::ServiceExt;
 pub const PASSWORD: &str = "una password lunga abbastanza";
 
 pub fn test_config(overrides: &[(&str, &str)]) -> Config {
-    let mut env: Vec<(String, String)> =
-        vec![("DATABASE_URL".into(), "postgres://unused@localhost/unused".into())];
+    // The public page cache is off unless a test turns it on: tests change data between requests.
+    let mut env: Vec<(String, String)> = vec![
+        ("DATABASE_URL".into(), "postgres://unused@localhost/unused".into()),
+        ("ORDO_ALBO_PUBLIC_CACHE_SECONDS".into(), "0".into()),
+    ];
     env.extend(overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Config::load_from(None, env).expect("test config")
 }

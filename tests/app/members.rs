@@ -627,6 +627,47 @@ async fn back_office_filters_and_csv_export_neutralises_formulas(pool: PgPool) {
 }
 
 #[sqlx::test]
+async fn public_search_pages_are_reused_briefly_and_forgotten_after_a_change(pool: PgPool) {
+    let config = crate::helpers::test_config(&[("ORDO_ALBO_PUBLIC_CACHE_SECONDS", "60")]);
+    let app = TestApp::with(
+        pool.clone(),
+        config,
+        std::sync::Arc::new(ordo::mail::LogMailer),
+        |b| b,
+    )
+    .await;
+    add(
+        &app,
+        data("Rossi", "Mario", date!(1980 - 04 - 12), Sex::M),
+        REGISTERED,
+    )
+    .await;
+    let mut visitor = app.fresh_browser();
+    let names = |r: &crate::helpers::TestResponse| r.texts("#albo-results a");
+    assert_eq!(names(&visitor.get("/albo?q=rossi").await), vec!["Rossi Mario"]);
+    // Written by another process (here: straight through the service): this process still serves the
+    // page it rendered, for at most albo.public_cache_seconds.
+    add(
+        &app,
+        data("Rossi", "Anna", date!(1985 - 02 - 01), Sex::F),
+        REGISTERED,
+    )
+    .await;
+    assert_eq!(names(&visitor.get("/albo?q=rossi").await), vec!["Rossi Mario"]);
+    // A logged-in person never gets a cached page.
+    let mut member = app.member_browser(1, "mario@example.org").await;
+    assert_eq!(names(&member.get("/albo?q=rossi").await).len(), 2);
+    // Any change made through this process empties the cache at once.
+    member.get("/portale").await;
+    let r = member.post("/portale/consensi", &[("consent", "email")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        names(&visitor.get("/albo?q=rossi").await),
+        vec!["Rossi Anna", "Rossi Mario"]
+    );
+}
+
+#[sqlx::test]
 async fn the_public_albo_is_rate_limited_unless_switched_off(pool: PgPool) {
     let config = crate::helpers::test_config(&[("ORDO_ALBO_PUBLIC_REQUESTS_PER_MINUTE", "5")]);
     let mut app = TestApp::with(

@@ -124,6 +124,18 @@ pub async fn search(
     Ok((rows, more))
 }
 
+/// The keys starting with `prefix` are those in [low, high): `high` is the prefix with its last
+/// character raised by one (past the last ASCII character: the key space's end).
+fn prefix_range(prefix: &str) -> (String, String) {
+    let low: String = prefix.chars().filter(char::is_ascii).collect();
+    let mut high = low.clone();
+    match high.pop() {
+        Some(c) if (c as u8) < 0x7F => high.push((c as u8 + 1) as char),
+        _ => high = "\u{7f}".repeat(low.len() + 1),
+    }
+    (low, high)
+}
+
 /// The public name search. Surname-first matches ("rossi ma…") come first, in name order; name-first
 /// matches ("mario ro…") that are not already among them follow. Each part is one ordered range scan of
 /// a partial index over the public register, reading only the rows of the requested page.
@@ -134,15 +146,20 @@ pub async fn public_name_search(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<ListRow>, bool)> {
-    let pattern = format!("{}%", prefix.replace(['\\', '%', '_'], ""));
+    // The prefix as a key range, [prefix, prefix with its last character raised): with parameters for
+    // both ends PostgreSQL can keep one generic plan with an index range scan, where `LIKE $1` makes
+    // it plan every execution anew. Keys are ASCII (see `model::search_key`).
+    let (low, high) = prefix_range(prefix);
     let part = |qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>, key: &str| {
         qb.push(format!("SELECT {LIST_COLUMNS} FROM members m"));
         push_filters(qb, f);
         // A literal status list, so that the planner uses the partial public indexes.
         qb.push(format!(
-            " AND m.status IN ('active', 'suspended') AND m.{key} LIKE "
+            " AND m.status IN ('active', 'suspended') AND m.{key} >= "
         ))
-        .push_bind(pattern.clone());
+        .push_bind(low.clone())
+        .push(format!(" AND m.{key} < "))
+        .push_bind(high.clone());
     };
     let mut qb = sqlx::QueryBuilder::new("");
     part(&mut qb, "search_key");
@@ -162,9 +179,11 @@ pub async fn public_name_search(
         };
         let mut qb = sqlx::QueryBuilder::new("");
         part(&mut qb, "search_key_alt");
-        qb.push(" AND m.search_key NOT LIKE ")
-            .push_bind(pattern.clone())
-            .push(" ORDER BY m.search_key_alt, m.id LIMIT ")
+        qb.push(" AND NOT (m.search_key >= ")
+            .push_bind(low.clone())
+            .push(" AND m.search_key < ")
+            .push_bind(high.clone())
+            .push(") ORDER BY m.search_key_alt, m.id LIMIT ")
             .push_bind(limit + 1 - rows.len() as i64)
             .push(" OFFSET ")
             .push_bind((offset - surname_total).max(0));
@@ -190,4 +209,18 @@ pub async fn municipalities(conn: &mut PgConnection) -> sqlx::Result<Vec<String>
     )
     .fetch_all(&mut *conn)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_range;
+
+    #[test]
+    fn a_prefix_becomes_a_key_range() {
+        assert_eq!(prefix_range("ros"), ("ros".into(), "rot".into()));
+        assert_eq!(prefix_range("rossi m"), ("rossi m".into(), "rossi n".into()));
+        assert_eq!(prefix_range("d az"), ("d az".into(), "d a{".into()));
+        let (low, high) = prefix_range("z");
+        assert!("zzzz" >= low.as_str() && "zzzz" < high.as_str() && "{" >= high.as_str());
+    }
 }
