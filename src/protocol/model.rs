@@ -99,6 +99,9 @@ pub struct Document {
     pub size: usize,
     pub sha256: [u8; 32],
     pub content: Content,
+    /// A text ordo writes itself (e.g. an outcome letter): registered with the segnatura as its first
+    /// line, once the number is known.
+    pub stamp: bool,
 }
 
 impl Document {
@@ -113,6 +116,33 @@ impl Document {
             size: bytes.len(),
             sha256: Sha256::digest(&bytes).into(),
             content: Content::Bytes(bytes),
+            stamp: false,
+        }
+    }
+
+    /// A plain-text document ordo produces: it will carry the registration's segnatura.
+    pub fn produced_text(file_name: impl Into<String>, text: &str) -> Document {
+        Document {
+            stamp: true,
+            ..Document::from_bytes(file_name, "text/plain; charset=utf-8", text.as_bytes().to_vec())
+        }
+    }
+
+    /// This document with the segnatura as its first line (only for texts ordo produces).
+    pub fn stamped(&self, segnatura: &Segnatura) -> Document {
+        match &self.content {
+            Content::Bytes(b) if self.stamp => {
+                let text = format!("{}\n\n{}", segnatura.stamp(), String::from_utf8_lossy(b));
+                Document {
+                    stamp: false,
+                    ..Document::from_bytes(
+                        self.file_name.clone(),
+                        self.content_type.clone(),
+                        text.into_bytes(),
+                    )
+                }
+            }
+            _ => self.clone(),
         }
     }
 }

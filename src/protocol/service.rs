@@ -17,6 +17,8 @@ use crate::state::AppState;
 pub struct Registered {
     pub id: i64,
     pub segnatura: Segnatura,
+    /// The documents as registered (name, bytes, SHA-256): texts ordo produced carry the segnatura.
+    pub documents: Vec<(String, usize, [u8; 32])>,
 }
 
 async fn dossier_id(
@@ -70,10 +72,10 @@ pub async fn register(
     r: NewRegistration,
 ) -> AppResult<Registered> {
     let registered = insert(conn, config, now, actor, &r).await?;
-    let documents: Vec<_> = r
+    let documents: Vec<_> = registered
         .documents
         .iter()
-        .map(|d| json!({ "name": d.file_name, "bytes": d.size, "sha256": hex::encode(d.sha256) }))
+        .map(|(name, size, sha)| json!({ "name": name, "bytes": size, "sha256": hex::encode(sha) }))
         .collect();
     audit::record(
         conn,
@@ -123,19 +125,24 @@ pub async fn insert(
         actor.id,
     )
     .await?;
+    let segnatura = Segnatura {
+        administration: config.administration_code.clone(),
+        aoo: config.aoo_code.clone(),
+        register: config.register_code.clone(),
+        year: inserted.year,
+        number: inserted.number,
+        registered_at: now,
+    };
+    let mut documents = vec![];
     for (i, d) in r.documents.iter().enumerate() {
-        repo::insert_document(conn, inserted.id, i as i32 + 1, d).await?;
+        let d = d.stamped(&segnatura);
+        repo::insert_document(conn, inserted.id, i as i32 + 1, &d).await?;
+        documents.push((d.file_name, d.size, d.sha256));
     }
     Ok(Registered {
         id: inserted.id,
-        segnatura: Segnatura {
-            administration: config.administration_code.clone(),
-            aoo: config.aoo_code.clone(),
-            register: config.register_code.clone(),
-            year: inserted.year,
-            number: inserted.number,
-            registered_at: now,
-        },
+        segnatura,
+        documents,
     })
 }
 

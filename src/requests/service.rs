@@ -357,11 +357,7 @@ pub async fn act(
                 format!("\nNota della segreteria: {note}")
             }
         );
-        let doc = protocol::Document::from_bytes(
-            format!("esito-pratica-{}.txt", request.id),
-            "text/plain; charset=utf-8",
-            outcome.into_bytes(),
-        );
+        let doc = protocol::Document::produced_text(format!("esito-pratica-{}.txt", request.id), &outcome);
         let subject = format!("{} — esito: {}", request.subject, next.label().to_lowercase());
         protocol(
             &mut tx,
@@ -612,11 +608,17 @@ async fn add_message(
 ) -> AppResult<Vec<protocol::Document>> {
     let message_id = repo::insert_message(conn, request_id, user.id, from_staff, body, now).await?;
     let mut listed = vec![];
-    let mut documents = vec![protocol::Document::from_bytes(
-        format!("messaggio-{message_id}.txt"),
-        "text/plain; charset=utf-8",
-        body.as_bytes().to_vec(),
-    )];
+    // A staff reply is a letter of the order (it carries the segnatura); a member's message is kept as sent.
+    let text = if from_staff {
+        protocol::Document::produced_text(format!("messaggio-{message_id}.txt"), body)
+    } else {
+        protocol::Document::from_bytes(
+            format!("messaggio-{message_id}.txt"),
+            "text/plain; charset=utf-8",
+            body.as_bytes().to_vec(),
+        )
+    };
+    let mut documents = vec![text];
     for f in files {
         let id = repo::insert_attachment(conn, message_id, f).await?;
         listed.push(json!({ "id": id, "name": f.file_name, "type": f.file_type.mime(), "bytes": f.bytes.len(), "sha256": hex::encode(f.sha256) }));
@@ -626,6 +628,7 @@ async fn add_message(
             size: f.bytes.len(),
             sha256: f.sha256,
             content: protocol::Content::Attachment(id),
+            stamp: false,
         });
     }
     audit::record(

@@ -83,6 +83,7 @@ async fn concurrent_registrations_are_numbered_without_gaps_and_failures_consume
         size: 1,
         sha256: [0; 32],
         content: protocol::Content::Attachment(999_999),
+        stamp: false,
     });
     assert!(
         protocol::service::register_alone(&app.state, &actor, broken)
@@ -312,6 +313,19 @@ async fn a_pratica_is_protocolled_in_on_submission_and_out_on_decision_linked_bo
         hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&doc.bytes)),
         docs[0]
     );
+    // The outcome letter ordo wrote carries its own segnatura.
+    let outgoing = s.get(&format!("/backoffice/protocollo/{}", rows[1].0)).await;
+    let link = outgoing
+        .doc()
+        .select(&scraper::Selector::parse("#documents a").unwrap())
+        .next()
+        .unwrap()
+        .value()
+        .attr("href")
+        .unwrap()
+        .to_string();
+    let letter = s.get(&link).await;
+    assert!(letter.body.starts_with("Cod.Amministrazione: oring_ts · Cod.AOO: oring_ts · Cod.Registro: PROT · Prot.N. 0000002 del 20/11/2026\n\nPratica n."), "{}", letter.body);
     // Search by correspondent finds both.
     let found = s.get("/backoffice/protocollo?corrispondente=rossi").await;
     assert_eq!(found.texts("#protocol-table tbody tr").len(), 2);
