@@ -163,7 +163,7 @@ const UNIVERSITIES: &[&str] = &[
 ];
 
 /// The i-th demo member: a realistic engineer, mostly active, some suspended, cancelled or applicants.
-fn demo_member(i: u64, this_year: i32) -> BulkMember {
+pub fn demo_member(i: u64, this_year: i32) -> BulkMember {
     let p = person(i);
     let h = splitmix(i ^ 0xA1B0);
     let (degree, sector) = DEGREES[(h % DEGREES.len() as u64) as usize];

@@ -11,6 +11,7 @@ pub mod error;
 pub mod export;
 pub mod format;
 pub mod gdpr;
+pub mod import;
 pub mod mail;
 pub mod members;
 pub mod ops;

@@ -70,6 +70,46 @@ enum Command {
         #[command(subcommand)]
         command: ProtocolCommand,
     },
+    /// Import a CSV file (the same checks and outcome as the back-office import screen). Exit status 0
+    /// when the import did what was asked, 1 when rows were rejected (an atomic import then writes
+    /// nothing), 2 when the file cannot be imported at all.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// The CSV file: UTF-8 (with or without BOM) or Windows-1252; `;`, `,` or tab.
+    file: PathBuf,
+    /// Check every row and print what would happen; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Write the valid rows and skip the rejected ones (default: all or nothing).
+    #[arg(long)]
+    valid_only: bool,
+    /// A TOML file naming the column of each field ([columns] fiscal_code = "C.F."); the others are
+    /// recognised from the header.
+    #[arg(long, value_name = "M.toml")]
+    mapping: Option<PathBuf>,
+    /// Where to write the rejected rows with their reasons (default: FILE's name + .scartate.csv).
+    #[arg(long, value_name = "OUT.csv")]
+    rejected: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Members, with their status (codice fiscale, then registration number, as natural keys).
+    Members(ImportArgs),
+    /// Registrations of the protocol register used before ordo (kept with their own numbers).
+    Protocol(ImportArgs),
+    /// Write a sample members file (demo people) to try the import with.
+    Sample {
+        file: PathBuf,
+        #[arg(long, default_value_t = 1000)]
+        rows: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -224,6 +264,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Protocol { command } => protocol_command(command, config).await,
+        Command::Import { command } => import_command(command, config).await,
     }
 }
 
@@ -330,6 +371,36 @@ async fn protocol_command(command: ProtocolCommand, config: Config) -> anyhow::R
             }
         }
     }
+}
+
+async fn import_command(command: ImportCommand, config: Config) -> anyhow::Result<ExitCode> {
+    use ordo::import::{KindName, cli};
+    let (kind, args) = match command {
+        ImportCommand::Members(a) => (KindName::Members, a),
+        ImportCommand::Protocol(a) => (KindName::Protocol, a),
+        ImportCommand::Sample { file, rows } => {
+            let today = ordo::members::service::today(ordo::clock::Clock::now(&SystemClock));
+            cli::write_members_sample(&file, rows, today)?;
+            println!("{}: {rows} righe", file.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let state = state(config).await?;
+    ordo::ops::sync_catalogues(&state.pool, &state.config)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    cli::run(
+        &state,
+        cli::Args {
+            kind,
+            file: args.file,
+            dry_run: args.dry_run,
+            valid_only: args.valid_only,
+            mapping: args.mapping,
+            rejected: args.rejected,
+        },
+    )
+    .await
 }
 
 fn print_demo_accounts(state: &AppState, accounts: &[ordo::demo::SeededAccount]) {

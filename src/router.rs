@@ -15,7 +15,7 @@ use axum::routing::MethodRouter;
 use crate::auth::{CurrentUser, Decision, Permission, Principal};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::{api, audit, auth, gdpr, members, ops, pages, protocol, requests, web};
+use crate::{api, audit, auth, gdpr, import, members, ops, pages, protocol, requests, web};
 
 /// One registered route: method (lower case, as in `axum::routing`), path pattern and permission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +115,14 @@ routes! {
     get  "/backoffice/protocollo/documenti/{id}" ProtocolRead => protocol::handlers::document;
     get  "/backoffice/protocollo/{id}" ProtocolRead => protocol::handlers::detail;
     post "/backoffice/protocollo/{id}/annulla" ProtocolAnnul => protocol::handlers::annul;
+    get  "/backoffice/protocollo/pregresso" ProtocolRead => protocol::handlers::legacy;
+    get  "/backoffice/import"       Import        => import::handlers::index;
+    post "/backoffice/import"       Import        => import::handlers::upload;
+    get  "/backoffice/import/{id}"  Import        => import::handlers::job;
+    post "/backoffice/import/{id}/mappatura" Import => import::handlers::set_mapping;
+    post "/backoffice/import/{id}/avvia" Import  => import::handlers::start;
+    get  "/backoffice/import/{id}/stato" Import  => import::handlers::status;
+    get  "/backoffice/import/{id}/scartate.csv" Import => import::handlers::rejected;
 
     // JSON API.
     get  "/api/v1"                  Public        => api::index;

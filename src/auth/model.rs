@@ -104,6 +104,8 @@ pub enum Permission {
     ProtocolWrite,
     /// Annul a registration (with reason and authorising act).
     ProtocolAnnul,
+    /// Import data from CSV files (members, legacy protocol entries).
+    Import,
 }
 
 impl Permission {
@@ -167,6 +169,7 @@ pub const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             Permission::ProtocolRead,
             Permission::ProtocolWrite,
             Permission::ProtocolAnnul,
+            Permission::Import,
         ],
     ),
 ];

@@ -4,6 +4,7 @@
 pub mod cf;
 pub mod demo_people;
 pub mod handlers;
+pub mod import;
 pub mod model;
 pub mod photo;
 mod repo;

@@ -426,3 +426,52 @@ pub async fn daily_file(ctx: Ctx, Path(file): Path<String>) -> AppResult<Respons
         bytes,
     ))
 }
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LegacyQuery {
+    anno: String,
+    numero: String,
+    testo: String,
+}
+
+/// `GET /backoffice/protocollo/pregresso`: registrations of the previous system, as imported.
+pub async fn legacy(ctx: Ctx, Query(q): Query<LegacyQuery>) -> AppResult<Response> {
+    let mut errors = vec![];
+    let int = |field: &'static str, label: &str, v: &str, errors: &mut Vec<FieldError>| -> Option<i32> {
+        let v = v.trim().trim_start_matches('0');
+        if v.is_empty() {
+            return None;
+        }
+        v.parse::<i32>().ok().or_else(|| {
+            errors.push(FieldError::new(field, format!("{label}: scrivi solo cifre.")));
+            None
+        })
+    };
+    let year = int("anno", "Anno", &q.anno, &mut errors);
+    let number = int("numero", "Numero", &q.numero, &mut errors);
+    let rows = if errors.is_empty() {
+        super::legacy::search(&ctx.state.pool, year, number, q.testo.trim(), 200).await?
+    } else {
+        vec![]
+    };
+    Ok(LegacyPage {
+        layout: ctx.layout("Protocollo pregresso").await?,
+        anno: q.anno,
+        numero: q.numero,
+        testo: q.testo,
+        errors,
+        rows: rows
+            .into_iter()
+            .map(|r| LegacyLine {
+                key: format!("{} {}/{:07}", r.register, r.year, r.number),
+                date: crate::members::model::italian_date(r.registered_on),
+                direction: Direction::parse(&r.direction).map(|d| d.label()).unwrap_or(""),
+                correspondent: r.correspondent,
+                subject: r.subject,
+                classification: r.classification,
+            })
+            .collect(),
+    }
+    .into_response())
+}

@@ -4,6 +4,7 @@
 
 pub mod daily;
 pub mod handlers;
+pub mod legacy;
 pub mod model;
 mod repo;
 pub mod service;

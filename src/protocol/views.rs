@@ -117,3 +117,23 @@ pub struct DailyPage {
     pub layout: Layout,
     pub days: Vec<DailyView>,
 }
+
+pub struct LegacyLine {
+    pub key: String,
+    pub date: String,
+    pub direction: &'static str,
+    pub correspondent: String,
+    pub subject: String,
+    pub classification: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "backoffice/protocol_legacy.html")]
+pub struct LegacyPage {
+    pub layout: Layout,
+    pub anno: String,
+    pub numero: String,
+    pub testo: String,
+    pub errors: Vec<FieldError>,
+    pub rows: Vec<LegacyLine>,
+}

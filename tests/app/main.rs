@@ -6,6 +6,7 @@ mod helpers;
 mod audit;
 mod cli;
 mod errors;
+mod import;
 mod login;
 mod mail;
 mod members;

@@ -1,10 +1,12 @@
 //! SQL of the register. Functions take `&mut PgConnection` so they run inside the caller's transaction.
 
 mod bulk;
+mod import;
 mod photos;
 mod search;
 
 pub use bulk::*;
+pub use import::*;
 pub use photos::*;
 pub use search::*;
 
