@@ -139,7 +139,8 @@ pub async fn set_mapping(pool: &PgPool, id: i64, mapping: serde_json::Value) -> 
 /// Puts a job in the queue for a run in `mode`, unless it is running or has already written.
 pub async fn queue(pool: &PgPool, id: i64, mode: Mode, now: OffsetDateTime) -> sqlx::Result<bool> {
     let r = sqlx::query!(
-        "UPDATE import_jobs SET state = 'queued', mode = $2, processed_rows = 0, started_at = $3, finished_at = NULL
+        "UPDATE import_jobs SET state = 'queued', mode = $2, processed_rows = 0, started_at = $3, finished_at = NULL,
+             summary = NULL, rejected_csv = NULL
          WHERE id = $1 AND NOT committed AND state NOT IN ('queued', 'running')",
         id,
         mode.as_str(),
@@ -153,6 +154,18 @@ pub async fn queue(pool: &PgPool, id: i64, mode: Mode, now: OffsetDateTime) -> s
 /// The job's advisory lock, held until the caller's transaction ends.
 pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
     sqlx::query!("SELECT pg_advisory_xact_lock($1)", LOCK_NAMESPACE | id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Refreshes the statistics of tables an import writes, inside its transaction.
+pub async fn analyze(conn: &mut PgConnection, tables: &[&'static str]) -> sqlx::Result<()> {
+    if tables.is_empty() {
+        return Ok(());
+    }
+    // Static names from the kinds, never input.
+    sqlx::query(&format!("ANALYZE {}", tables.join(", ")))
         .execute(&mut *conn)
         .await?;
     Ok(())

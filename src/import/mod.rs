@@ -190,6 +190,13 @@ pub trait Kind: Send + Sync {
         write: bool,
     ) -> AppResult<Vec<Outcome>>;
 
+    /// The tables [`Kind::apply`] writes and reads back, each with the columns it looks up by
+    /// (`"members (id, fiscal_code)"`). The runner refreshes their statistics (ANALYZE, which inside
+    /// the transaction counts its own new rows) as they grow: planned with the row counts of the start,
+    /// the register's triggers would scan a table that has meanwhile grown by 100,000 rows. Only the
+    /// named columns are analysed, which is what keeps it cheap; autovacuum does the rest later.
+    fn tables(&self) -> &'static [&'static str];
+
     /// After the last batch of a writing run, in the same transaction (e.g. counters follow imported numbers).
     async fn finish(&self, conn: &mut PgConnection) -> AppResult<()>;
 }

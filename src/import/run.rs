@@ -107,140 +107,105 @@ pub async fn run<K: Kind>(
             "L'importazione è già in corso o è già stata eseguita.".into(),
         ));
     }
-    let fields = kind.name().fields();
-    let column = |field: &str| -> String {
-        job.mapping
-            .get(field)
-            .and_then(|&i| job.headers.get(i))
-            .cloned()
-            .or_else(|| {
-                fields
-                    .iter()
-                    .find(|f| f.key == field)
-                    .map(|f| f.label.to_string())
-            })
-            .unwrap_or_else(|| field.to_string())
+    // The file's own name for each field's column.
+    let columns: HashMap<&'static str, String> = kind
+        .name()
+        .fields()
+        .iter()
+        .map(|f| {
+            let name = job
+                .mapping
+                .get(f.key)
+                .and_then(|&i| job.headers.get(i))
+                .cloned()
+                .unwrap_or_else(|| f.label.to_string());
+            (f.key, name)
+        })
+        .collect();
+    let mut tally = Tally {
+        summary: Summary {
+            mode: mode.as_str().into(),
+            rows: 0,
+            new: 0,
+            updated: 0,
+            unchanged: 0,
+            rejected: 0,
+            written: false,
+            refused: false,
+            duration_ms: 0,
+            errors: vec![],
+        },
+        rejected_csv: csv::WriterBuilder::new()
+            .delimiter(b';')
+            .flexible(true)
+            .from_writer(b"\xEF\xBB\xBF".to_vec()),
+        columns,
+        width: job.headers.len(),
     };
-
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(job.delimiter)
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(input);
-    let mut rejected_csv = csv::WriterBuilder::new()
-        .delimiter(b';')
-        .flexible(true)
-        .from_writer(b"\xEF\xBB\xBF".to_vec());
     let mut header_out: Vec<String> = job.headers.to_vec();
     header_out.push("Riga del file".into());
     header_out.push("Motivi dello scarto".into());
-    csv_write(&mut rejected_csv, &header_out)?;
+    csv_write(&mut tally.rejected_csv, &header_out)?;
 
-    let mut summary = Summary {
-        mode: mode.as_str().into(),
-        rows: 0,
-        new: 0,
-        updated: 0,
-        unchanged: 0,
-        rejected: 0,
-        written: false,
-        refused: false,
-        duration_ms: 0,
-        errors: vec![],
+    let mut source = Source {
+        reader: csv::ReaderBuilder::new()
+            .delimiter(job.delimiter)
+            .flexible(true)
+            .has_headers(true)
+            .from_reader(input),
+        record: csv::StringRecord::new(),
+        seen: HashMap::new(),
+        mapping: job.mapping,
+        more: true,
     };
-    let mut seen: HashMap<(&'static str, String), u64> = HashMap::new();
-    let mut batch_rows: Vec<Row> = Vec::with_capacity(BATCH);
-    let mut batch_records: Vec<K::Record> = Vec::with_capacity(BATCH);
     let mut updated_ids: Vec<serde_json::Value> = vec![];
     let ctx = ApplyCtx {
         now,
         actor,
         job_id: job.id,
     };
-    let mut reject = |summary: &mut Summary, row: &Row, errors: Vec<CellError>| -> AppResult<()> {
-        summary.rejected += 1;
-        let mut reasons = vec![];
-        for e in errors {
-            let col = column(e.field);
-            reasons.push(format!("{col}: {}", e.message));
-            if summary.errors.len() < KEPT_ERRORS {
-                summary.errors.push(RowError {
-                    line: row.line,
-                    column: col,
-                    message: e.message,
-                });
+    // While PostgreSQL works on a batch, the next one is read and checked: the two cores overlap.
+    let mut batch = source.next_batch(kind, &mut tally)?;
+    // When 1,000, 2,000 … 32,000 rows have been written, the statistics follow the tables' growth at a
+    // logarithmic cost; past that the plans (index lookups) no longer change.
+    let mut analyze_at = BATCH as u64;
+    while !batch.records.is_empty() {
+        let write = mode != Mode::DryRun && !(mode == Mode::Atomic && tally.summary.rejected > 0);
+        let written = tally.summary.new + tally.summary.updated;
+        if write && written >= analyze_at && analyze_at <= 32 * BATCH as u64 {
+            jobs::analyze(&mut tx, kind.tables()).await?;
+            while analyze_at <= written {
+                analyze_at *= 2;
             }
         }
-        let mut out = row.cells.clone();
-        out.resize(job.headers.len(), String::new());
-        out.push(row.line.to_string());
-        out.push(reasons.join(" | "));
-        csv_write(&mut rejected_csv, &out)
-    };
-
-    let mut record = csv::StringRecord::new();
-    loop {
-        let more = reader
-            .read_record(&mut record)
-            .map_err(|e| AppError::BadRequest(text::malformed(&e).to_string()))?;
-        if more && !text::is_blank(record.iter()) {
-            let row = Row {
-                line: record.position().map(|p| p.line()).unwrap_or(0),
-                cells: record.iter().map(str::to_string).collect(),
-            };
-            summary.rows += 1;
-            let mapped = Mapped {
-                row: &row,
-                mapping: job.mapping,
-            };
-            match kind.parse(&mapped) {
-                Err(errors) => reject(&mut summary, &row, errors)?,
-                Ok(rec) => {
-                    let mut dup = vec![];
-                    let keys = kind.keys(&rec);
-                    for (field, value) in &keys {
-                        if let Some(first) = seen.get(&(*field, value.clone())) {
-                            dup.push(CellError::new(
-                                field,
-                                format!("«{value}» è ripetuto nel file: compare già alla riga {first}."),
-                            ));
-                        }
-                    }
-                    if dup.is_empty() {
-                        for (field, value) in keys {
-                            seen.insert((field, value), row.line);
-                        }
-                        batch_rows.push(row);
-                        batch_records.push(rec);
-                    } else {
-                        reject(&mut summary, &row, dup)?;
-                    }
+        let (outcomes, next) = tokio::join!(kind.apply(&mut tx, &ctx, &batch.records, write), async {
+            if source.more {
+                source.next_batch(kind, &mut tally)
+            } else {
+                Ok(Batch::default())
+            }
+        });
+        let (outcomes, next) = (outcomes?, next?);
+        for (row, outcome) in batch.rows.iter().zip(outcomes) {
+            match outcome {
+                Outcome::New => tally.summary.new += 1,
+                Outcome::Unchanged => tally.summary.unchanged += 1,
+                Outcome::Updated(fields) => {
+                    tally.summary.updated += 1;
+                    updated_ids.push(json!({ "line": row.line, "fields": fields }));
                 }
+                Outcome::Rejected(errors) => tally.reject(row, errors)?,
             }
         }
-        if batch_records.len() >= BATCH || (!more && !batch_records.is_empty()) {
-            let write = mode != Mode::DryRun && !(mode == Mode::Atomic && summary.rejected > 0);
-            let outcomes = kind.apply(&mut tx, &ctx, &batch_records, write).await?;
-            for (row, outcome) in batch_rows.iter().zip(outcomes) {
-                match outcome {
-                    Outcome::New => summary.new += 1,
-                    Outcome::Unchanged => summary.unchanged += 1,
-                    Outcome::Updated(fields) => {
-                        summary.updated += 1;
-                        updated_ids.push(json!({ "line": row.line, "fields": fields }));
-                    }
-                    Outcome::Rejected(errors) => reject(&mut summary, row, errors)?,
-                }
-            }
-            batch_rows.clear();
-            batch_records.clear();
-            jobs::progress(pool, job.id, summary.rows).await?;
-            on_progress(summary.rows);
-        }
-        if !more {
-            break;
-        }
+        jobs::progress(pool, job.id, tally.summary.rows).await?;
+        on_progress(tally.summary.rows);
+        batch = next;
     }
+    let Tally {
+        mut summary,
+        rejected_csv,
+        ..
+    } = tally;
     let rejected_csv = rejected_csv
         .into_inner()
         .map_err(|e| AppError::internal(format!("rejected rows CSV: {e}")))?;
@@ -273,6 +238,10 @@ pub async fn run<K: Kind>(
     };
     if summary.written {
         kind.finish(&mut tx).await?;
+        // Fresh row counts for whatever reads these tables next (committed with the rows).
+        if summary.new + summary.updated > 0 {
+            jobs::analyze(&mut tx, kind.tables()).await?;
+        }
         audit::record(&mut tx, now, event).await?;
         jobs::finish(&mut tx, job.id, &summary, rejected_out, now).await?;
         tx.commit().await?;
@@ -284,6 +253,119 @@ pub async fn run<K: Kind>(
         tx.commit().await?;
     }
     Ok((summary, rejected_csv))
+}
+
+/// Counts and rejected rows of a run.
+struct Tally {
+    summary: Summary,
+    rejected_csv: csv::Writer<Vec<u8>>,
+    columns: HashMap<&'static str, String>,
+    width: usize,
+}
+
+impl Tally {
+    fn reject(&mut self, row: &Row, errors: Vec<CellError>) -> AppResult<()> {
+        self.summary.rejected += 1;
+        let mut reasons = vec![];
+        for e in errors {
+            let col = self
+                .columns
+                .get(e.field)
+                .cloned()
+                .unwrap_or_else(|| e.field.to_string());
+            reasons.push(format!("{col}: {}", e.message));
+            if self.summary.errors.len() < KEPT_ERRORS {
+                self.summary.errors.push(RowError {
+                    line: row.line,
+                    column: col,
+                    message: e.message,
+                });
+            }
+        }
+        let mut out = row.cells.clone();
+        out.resize(self.width, String::new());
+        out.push(row.line.to_string());
+        out.push(reasons.join(" | "));
+        csv_write(&mut self.rejected_csv, &out)
+    }
+}
+
+/// Rows read and checked on their own, ready for [`Kind::apply`].
+struct Batch<R> {
+    rows: Vec<Row>,
+    records: Vec<R>,
+}
+
+impl<R> Default for Batch<R> {
+    fn default() -> Self {
+        Batch {
+            rows: vec![],
+            records: vec![],
+        }
+    }
+}
+
+/// The file's rows, read in batches, with the natural keys seen so far.
+struct Source<'m, I: Read> {
+    reader: csv::Reader<I>,
+    record: csv::StringRecord,
+    seen: HashMap<(&'static str, String), u64>,
+    mapping: &'m Mapping,
+    more: bool,
+}
+
+impl<I: Read> Source<'_, I> {
+    /// Up to [`BATCH`] valid rows; rows invalid on their own or repeating a key go to the tally.
+    fn next_batch<K: Kind>(&mut self, kind: &K, tally: &mut Tally) -> AppResult<Batch<K::Record>> {
+        let mut batch = Batch::default();
+        while self.more && batch.records.len() < BATCH {
+            self.more = self
+                .reader
+                .read_record(&mut self.record)
+                .map_err(|e| AppError::BadRequest(text::malformed(&e).to_string()))?;
+            if !self.more || text::is_blank(self.record.iter()) {
+                continue;
+            }
+            let row = Row {
+                line: self.record.position().map(|p| p.line()).unwrap_or(0),
+                cells: self.record.iter().map(str::to_string).collect(),
+            };
+            tally.summary.rows += 1;
+            let mapped = Mapped {
+                row: &row,
+                mapping: self.mapping,
+            };
+            let rec = match kind.parse(&mapped) {
+                Ok(rec) => rec,
+                Err(errors) => {
+                    tally.reject(&row, errors)?;
+                    continue;
+                }
+            };
+            let keys = kind.keys(&rec);
+            let dup: Vec<CellError> = keys
+                .iter()
+                .filter_map(|(field, value)| {
+                    self.seen.get(&(*field, value.clone())).map(|first| {
+                        CellError::new(
+                            field,
+                            format!("«{value}» è ripetuto nel file: compare già alla riga {first}."),
+                        )
+                    })
+                })
+                .collect();
+            if dup.is_empty() {
+                for (field, value) in keys {
+                    self.seen.insert((field, value), row.line);
+                }
+                batch.rows.push(row);
+                batch.records.push(rec);
+            } else {
+                tally.reject(&row, dup)?;
+            }
+        }
+        Ok(batch)
+    }
 }
 
 fn csv_write(w: &mut csv::Writer<Vec<u8>>, cells: &[String]) -> AppResult<()> {

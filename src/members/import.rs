@@ -741,7 +741,7 @@ impl Kind for MembersKind {
             outcomes.push(outcome);
         }
         if write {
-            let rows: Vec<ImportedMember<'_>> = new_rows.iter().map(|r| imported(r)).collect();
+            let rows: Vec<ImportedMember<'_>> = new_rows.iter().map(|r| imported(r, self.today)).collect();
             let note = format!("Importazione n. {}", ctx.job_id);
             repo::insert_imported(conn, &rows, ctx.now, ctx.actor.id, &note).await?;
             for (id, update, sectors, sectors_changed) in updates {
@@ -754,25 +754,29 @@ impl Kind for MembersKind {
         Ok(outcomes)
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        // The tables the import and the register's triggers read while a batch is written, with the
+        // columns they look up by (status events are only appended, never read back).
+        &[
+            "members (id, fiscal_code, registration_number)",
+            "member_sectors (member_id)",
+        ]
+    }
+
     async fn finish(&self, conn: &mut PgConnection) -> AppResult<()> {
         repo::raise_registration_counter(conn).await?;
         Ok(())
     }
 }
 
-/// The member a new row becomes, with the history its status implies.
-fn imported(r: &Record) -> ImportedMember<'_> {
+/// The member a new row becomes, with the history its status implies. The previous system's history
+/// is not in the file: a registered member's history starts with the registration (the application
+/// date is not known), an applicant's with the application.
+fn imported(r: &Record, today: Date) -> ImportedMember<'_> {
     let reg_date = r.registration.map(|(_, d)| d);
-    let applied = reg_date.or(r.status_date).unwrap_or(r.birth_date);
-    let mut events = vec![ImportedEvent {
-        kind: "application",
-        status_after: "applicant",
-        effective_date: applied,
-        reason: String::new(),
-        resolution_number: String::new(),
-    }];
-    if let Some(d) = reg_date {
-        events.push(ImportedEvent {
+    let mut events = vec![];
+    match reg_date {
+        Some(d) => events.push(ImportedEvent {
             kind: "registration",
             status_after: "active",
             effective_date: d,
@@ -782,7 +786,14 @@ fn imported(r: &Record) -> ImportedMember<'_> {
             } else {
                 String::new()
             },
-        });
+        }),
+        None => events.push(ImportedEvent {
+            kind: "application",
+            status_after: "applicant",
+            effective_date: r.status_date.unwrap_or(today),
+            reason: String::new(),
+            resolution_number: String::new(),
+        }),
     }
     let last = match r.status {
         Status::Suspended => Some(("suspension", r.status_reason.clone())),
@@ -798,7 +809,7 @@ fn imported(r: &Record) -> ImportedMember<'_> {
         events.push(ImportedEvent {
             kind,
             status_after: r.status.as_str(),
-            effective_date: r.status_date.or(reg_date).unwrap_or(applied),
+            effective_date: r.status_date.or(reg_date).unwrap_or(r.birth_date),
             reason,
             resolution_number: r.resolution_number.clone(),
         });

@@ -308,6 +308,10 @@ impl Kind for LegacyKind {
         Ok(outcomes)
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        &["protocol_legacy_entries (register, year, number)"]
+    }
+
     async fn finish(&self, _conn: &mut PgConnection) -> AppResult<()> {
         Ok(())
     }

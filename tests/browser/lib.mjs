@@ -237,13 +237,14 @@ export async function submitOtp(page, code) {
 }
 
 /**
- * Logs the demo secretariat account in with password and TOTP. Another test file may have used
- * the current time step for the same account (replays are refused): then the next step's code.
+ * Logs a demo staff account in with password and TOTP: the secretariat (env STAFF_*), or the
+ * administrator with prefix 'DEMO_ADMIN'. Another test file may have used the current time step
+ * for the same account (replays are refused): then the next step's code.
  */
-export async function loginStaff(page) {
-  const r = await submitLogin(page, env('STAFF_EMAIL'), env('STAFF_PASSWORD'));
+export async function loginStaff(page, prefix = 'STAFF') {
+  const r = await submitLogin(page, env(`${prefix}_EMAIL`), env(`${prefix}_PASSWORD`));
   assert.equal(r.status(), 303);
-  const totp = totpFor(env('STAFF_TOTP_SECRET'));
+  const totp = totpFor(env(`${prefix}_TOTP_SECRET`));
   let otp = await submitOtp(page, (await freshCode(totp)).code);
   if (otp.status() === 401) {
     otp = await submitOtp(page, (await freshCode(totp, { afterStep: currentStep() })).code);

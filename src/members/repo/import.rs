@@ -54,54 +54,84 @@ pub async fn insert_imported(
     if rows.is_empty() {
         return Ok(vec![]);
     }
-    let mut qb = sqlx::QueryBuilder::new(
-        "INSERT INTO members (fiscal_code, surname, name, sex, birth_date, birth_place, birth_province,
-            residence_address, residence_cap, residence_municipality, residence_province,
-            domicile_address, domicile_cap, domicile_municipality, domicile_province,
-            email, pec, phone, section, degree_class, degree_university, degree_year, state_exam_year,
-            state_exam_seat, specialisations, registration_number, registration_date, search_key,
-            search_key_alt, created_at, updated_at, status, sectors) ",
-    );
-    qb.push_values(rows, |mut b, r| {
-        let d = r.data;
-        let mut sectors = d.sectors.clone();
-        sectors.sort();
-        b.push_bind(&d.fiscal_code)
-            .push_bind(&d.surname)
-            .push_bind(&d.name)
-            .push_bind(&d.sex)
-            .push_bind(r.birth_date)
-            .push_bind(&d.birth_place)
-            .push_bind(&d.birth_province)
-            .push_bind(&d.residence_address)
-            .push_bind(&d.residence_cap)
-            .push_bind(&d.residence_municipality)
-            .push_bind(&d.residence_province)
-            .push_bind(&d.domicile_address)
-            .push_bind(&d.domicile_cap)
-            .push_bind(&d.domicile_municipality)
-            .push_bind(&d.domicile_province)
-            .push_bind(&d.email)
-            .push_bind(&d.pec)
-            .push_bind(&d.phone)
-            .push_bind(&d.section)
-            .push_bind(&d.degree_class)
-            .push_bind(&d.degree_university)
-            .push_bind(d.degree_year)
-            .push_bind(d.state_exam_year)
-            .push_bind(&d.state_exam_seat)
-            .push_bind(&d.specialisations)
-            .push_bind(r.registration.map(|(n, _)| n))
-            .push_bind(r.registration.map(|(_, d)| d))
-            .push_bind(&r.search_key)
-            .push_bind(&r.search_key_alt)
-            .push_bind(now)
-            .push_bind(now)
-            .push_bind(r.status)
-            .push_bind(sectors);
-    });
-    qb.push(" RETURNING id");
-    let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *conn).await?;
+    // One array per column (UNNEST): a single short statement to plan, whatever the batch size.
+    let mut c = MemberColumns::default();
+    for r in rows {
+        c.push(r);
+    }
+    let inserted = sqlx::query!(
+        r#"INSERT INTO members (fiscal_code, surname, name, sex, birth_date, birth_place, birth_province,
+               residence_address, residence_cap, residence_municipality, residence_province,
+               domicile_address, domicile_cap, domicile_municipality, domicile_province,
+               email, pec, phone, section, degree_class, degree_university, degree_year, state_exam_year,
+               state_exam_seat, specialisations, registration_number, registration_date, search_key,
+               search_key_alt, status, sectors, created_at, updated_at)
+           SELECT u.fiscal_code, u.surname, u.name, u.sex, u.birth_date, u.birth_place, u.birth_province,
+               u.residence_address, u.residence_cap, u.residence_municipality, u.residence_province,
+               u.domicile_address, u.domicile_cap, u.domicile_municipality, u.domicile_province,
+               u.email, u.pec, u.phone, u.section, u.degree_class, u.degree_university, u.degree_year,
+               u.state_exam_year, u.state_exam_seat, u.specialisations, u.registration_number,
+               u.registration_date, u.search_key, u.search_key_alt, u.status,
+               CASE WHEN u.sectors = '' THEN '{}'::TEXT[] ELSE string_to_array(u.sectors, ',') END, $32, $32
+           FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::DATE[], $6::TEXT[], $7::TEXT[],
+                       $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::TEXT[], $13::TEXT[], $14::TEXT[],
+                       $15::TEXT[], $16::TEXT[], $17::TEXT[], $18::TEXT[], $19::TEXT[], $20::TEXT[], $21::TEXT[],
+                       $22::INT[], $23::INT[], $24::TEXT[], $25::TEXT[], $26::INT[], $27::DATE[], $28::TEXT[],
+                       $29::TEXT[], $30::TEXT[], $31::TEXT[])
+                AS u(fiscal_code, surname, name, sex, birth_date, birth_place, birth_province,
+                     residence_address, residence_cap, residence_municipality, residence_province,
+                     domicile_address, domicile_cap, domicile_municipality, domicile_province, email, pec,
+                     phone, section, degree_class, degree_university, degree_year, state_exam_year,
+                     state_exam_seat, specialisations, registration_number, registration_date, search_key,
+                     search_key_alt, status, sectors)
+           RETURNING id, fiscal_code"#,
+        &c.fiscal_code,
+        &c.surname,
+        &c.name,
+        &c.sex,
+        &c.birth_date,
+        &c.birth_place,
+        &c.birth_province,
+        &c.residence_address,
+        &c.residence_cap,
+        &c.residence_municipality,
+        &c.residence_province,
+        &c.domicile_address,
+        &c.domicile_cap,
+        &c.domicile_municipality,
+        &c.domicile_province,
+        &c.email,
+        &c.pec,
+        &c.phone,
+        &c.section,
+        &c.degree_class,
+        &c.degree_university,
+        &c.degree_year as &[Option<i32>],
+        &c.state_exam_year as &[Option<i32>],
+        &c.state_exam_seat,
+        &c.specialisations,
+        &c.registration_number as &[Option<i32>],
+        &c.registration_date as &[Option<Date>],
+        &c.search_key,
+        &c.search_key_alt,
+        &c.status,
+        &c.sectors,
+        now
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    // Ids in the order of `rows`, whatever order the rows came back in.
+    let by_code: std::collections::HashMap<&str, i64> =
+        inserted.iter().map(|r| (r.fiscal_code.as_str(), r.id)).collect();
+    let ids: Vec<i64> = rows
+        .iter()
+        .map(|r| {
+            by_code
+                .get(r.data.fiscal_code.as_str())
+                .copied()
+                .unwrap_or_default()
+        })
+        .collect();
 
     let (mut s_ids, mut s_codes) = (vec![], vec![]);
     let mut ev = EventColumns::default();
@@ -146,6 +176,82 @@ pub async fn insert_imported(
     .execute(&mut *conn)
     .await?;
     Ok(ids)
+}
+
+/// The columns of a batch of new members, one vector each (for UNNEST).
+#[derive(Default)]
+struct MemberColumns {
+    fiscal_code: Vec<String>,
+    surname: Vec<String>,
+    name: Vec<String>,
+    sex: Vec<String>,
+    birth_date: Vec<Date>,
+    birth_place: Vec<String>,
+    birth_province: Vec<String>,
+    residence_address: Vec<String>,
+    residence_cap: Vec<String>,
+    residence_municipality: Vec<String>,
+    residence_province: Vec<String>,
+    domicile_address: Vec<String>,
+    domicile_cap: Vec<String>,
+    domicile_municipality: Vec<String>,
+    domicile_province: Vec<String>,
+    email: Vec<String>,
+    pec: Vec<String>,
+    phone: Vec<String>,
+    section: Vec<String>,
+    degree_class: Vec<String>,
+    degree_university: Vec<String>,
+    degree_year: Vec<Option<i32>>,
+    state_exam_year: Vec<Option<i32>>,
+    state_exam_seat: Vec<String>,
+    specialisations: Vec<String>,
+    registration_number: Vec<Option<i32>>,
+    registration_date: Vec<Option<Date>>,
+    search_key: Vec<String>,
+    search_key_alt: Vec<String>,
+    status: Vec<String>,
+    /// Sorted codes joined by commas (section and sector codes have none).
+    sectors: Vec<String>,
+}
+
+impl MemberColumns {
+    fn push(&mut self, r: &ImportedMember<'_>) {
+        let d = r.data;
+        self.fiscal_code.push(d.fiscal_code.clone());
+        self.surname.push(d.surname.clone());
+        self.name.push(d.name.clone());
+        self.sex.push(d.sex.clone());
+        self.birth_date.push(r.birth_date);
+        self.birth_place.push(d.birth_place.clone());
+        self.birth_province.push(d.birth_province.clone());
+        self.residence_address.push(d.residence_address.clone());
+        self.residence_cap.push(d.residence_cap.clone());
+        self.residence_municipality.push(d.residence_municipality.clone());
+        self.residence_province.push(d.residence_province.clone());
+        self.domicile_address.push(d.domicile_address.clone());
+        self.domicile_cap.push(d.domicile_cap.clone());
+        self.domicile_municipality.push(d.domicile_municipality.clone());
+        self.domicile_province.push(d.domicile_province.clone());
+        self.email.push(d.email.clone());
+        self.pec.push(d.pec.clone());
+        self.phone.push(d.phone.clone());
+        self.section.push(d.section.clone());
+        self.degree_class.push(d.degree_class.clone());
+        self.degree_university.push(d.degree_university.clone());
+        self.degree_year.push(d.degree_year);
+        self.state_exam_year.push(d.state_exam_year);
+        self.state_exam_seat.push(d.state_exam_seat.clone());
+        self.specialisations.push(d.specialisations.clone());
+        self.registration_number.push(r.registration.map(|(n, _)| n));
+        self.registration_date.push(r.registration.map(|(_, d)| d));
+        self.search_key.push(r.search_key.clone());
+        self.search_key_alt.push(r.search_key_alt.clone());
+        self.status.push(r.status.to_string());
+        let mut sectors = d.sectors.clone();
+        sectors.sort();
+        self.sectors.push(sectors.join(","));
+    }
 }
 
 #[derive(Default)]
