@@ -198,7 +198,8 @@ pub async fn progress(pool: &PgPool, id: i64, rows: u64) -> sqlx::Result<()> {
 }
 
 /// The end of a run, in the run's transaction when it wrote (so a committed import is never shown
-/// as interrupted).
+/// as interrupted). Once a run has written, the uploaded file is deleted: its personal data now live in
+/// the register, its SHA-256 in the audit log, and the job cannot run again.
 pub async fn finish(
     conn: &mut PgConnection,
     id: i64,
@@ -209,7 +210,7 @@ pub async fn finish(
     let summary_json = serde_json::to_value(summary).unwrap_or_default();
     sqlx::query!(
         "UPDATE import_jobs SET state = $2, summary = $3, rejected_csv = $4, committed = committed OR $5,
-             processed_rows = $6, finished_at = $7
+             processed_rows = $6, finished_at = $7, content = CASE WHEN $5 THEN NULL ELSE content END
          WHERE id = $1",
         id,
         if summary.refused { "refused" } else { "done" },

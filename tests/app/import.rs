@@ -663,7 +663,13 @@ async fn the_import_screen_maps_previews_tries_and_commits(pool: PgPool) {
         text.contains("Zorzi") && text.contains("questa data non esiste"),
         "{text}"
     );
-    // A committed job does not run again.
+    // The uploaded file is deleted once imported; a committed job does not run again.
+    let kept: Option<Vec<u8>> = sqlx::query_scalar("SELECT content FROM import_jobs WHERE id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(kept.is_none());
     let page = b.get(&job_url).await;
     assert!(!page.has("#run-form"));
     let r = b
