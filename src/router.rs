@@ -118,6 +118,7 @@ routes! {
     get  "/backoffice/protocollo/pregresso" ProtocolRead => protocol::handlers::legacy;
     get  "/backoffice/import"       Import        => import::handlers::index;
     post "/backoffice/import"       Import        => import::handlers::upload;
+    get  "/backoffice/import/modello/{kind}" Import => import::handlers::template;
     get  "/backoffice/import/{id}"  Import        => import::handlers::job;
     post "/backoffice/import/{id}/mappatura" Import => import::handlers::set_mapping;
     post "/backoffice/import/{id}/avvia" Import  => import::handlers::start;

@@ -340,3 +340,17 @@ pub async fn rejected(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
         bytes,
     ))
 }
+
+/// `GET /backoffice/import/modello/{kind}`: an empty file with every column of a kind, named as the
+/// import recognises them (UTF-8 with BOM, `;`), to fill in a spreadsheet.
+pub async fn template(Path(kind): Path<String>) -> AppResult<Response> {
+    let kind = KindName::parse(kind.trim_end_matches(".csv")).ok_or(AppError::NotFound)?;
+    let header: Vec<&str> = kind.fields().iter().map(|f| f.label).collect();
+    let bytes = crate::export::to_csv(&header, std::iter::empty(), crate::export::Separator::Semicolon)
+        .map_err(AppError::internal)?;
+    Ok(download::file(
+        &format!("modello-{}.csv", kind.as_str()),
+        "text/csv; charset=utf-8",
+        bytes,
+    ))
+}

@@ -679,6 +679,35 @@ async fn the_import_screen_maps_previews_tries_and_commits(pool: PgPool) {
     let status = b.get(&format!("/backoffice/import/{id}/stato")).await;
     assert!(status.body.contains("\"processed\":2"), "{}", status.body);
 
+    // The template file has every column, and imports as a file with only a header would: refused.
+    let template = b.get("/backoffice/import/modello/members.csv").await;
+    assert_eq!(template.status, StatusCode::OK);
+    assert!(
+        template.body.starts_with("\u{feff}Codice fiscale;Cognome;Nome;"),
+        "{}",
+        template.body
+    );
+    let prepared =
+        ordo::import::service::prepare(ordo::import::KindName::Members, || Ok(template.body.as_bytes()));
+    assert!(matches!(prepared, Err(ordo::import::text::FileError::HeaderOnly)));
+    let headers: Vec<String> = template
+        .body
+        .trim_start_matches('\u{feff}')
+        .trim()
+        .split(';')
+        .map(str::to_string)
+        .collect();
+    let auto = ordo::import::columns::auto_map(ordo::import::KindName::Members.fields(), &headers);
+    assert_eq!(
+        auto.len(),
+        ordo::import::KindName::Members.fields().len(),
+        "every column recognised"
+    );
+    assert_eq!(
+        b.get("/backoffice/import/modello/altro.csv").await.status,
+        StatusCode::NOT_FOUND
+    );
+
     // Only administrators import.
     let secret = app
         .create_user("segreteria@example.org", &[Role::Secretariat], true)
