@@ -76,16 +76,7 @@ impl SearchQuery {
 
     fn filter(&self) -> Result<Filter, Vec<FieldError>> {
         let mut errors = vec![];
-        let int = |field: &'static str, label: &str, v: &str, errors: &mut Vec<FieldError>| -> Option<i32> {
-            let v = v.trim().trim_start_matches('0');
-            if v.is_empty() {
-                return None;
-            }
-            v.parse::<i32>().ok().or_else(|| {
-                errors.push(FieldError::new(field, format!("{label}: scrivi solo cifre.")));
-                None
-            })
-        };
+        let int = number_field;
         let date = |field: &'static str, label: &str, v: &str, errors: &mut Vec<FieldError>| {
             if v.trim().is_empty() {
                 return None;
@@ -113,6 +104,18 @@ impl SearchQuery {
         };
         if errors.is_empty() { Ok(f) } else { Err(errors) }
     }
+}
+
+/// A search field of digits (a year, a protocol number, leading zeros allowed); empty is `None`.
+fn number_field(field: &'static str, label: &str, v: &str, errors: &mut Vec<FieldError>) -> Option<i32> {
+    let v = v.trim().trim_start_matches('0');
+    if v.is_empty() {
+        return None;
+    }
+    v.parse::<i32>().ok().or_else(|| {
+        errors.push(FieldError::new(field, format!("{label}: scrivi solo cifre.")));
+        None
+    })
 }
 
 /// `GET /backoffice/protocollo`: search by number, dates, correspondent, subject, classification.
@@ -438,16 +441,7 @@ pub struct LegacyQuery {
 /// `GET /backoffice/protocollo/pregresso`: registrations of the previous system, as imported.
 pub async fn legacy(ctx: Ctx, Query(q): Query<LegacyQuery>) -> AppResult<Response> {
     let mut errors = vec![];
-    let int = |field: &'static str, label: &str, v: &str, errors: &mut Vec<FieldError>| -> Option<i32> {
-        let v = v.trim().trim_start_matches('0');
-        if v.is_empty() {
-            return None;
-        }
-        v.parse::<i32>().ok().or_else(|| {
-            errors.push(FieldError::new(field, format!("{label}: scrivi solo cifre.")));
-            None
-        })
-    };
+    let int = number_field;
     let year = int("anno", "Anno", &q.anno, &mut errors);
     let number = int("numero", "Numero", &q.numero, &mut errors);
     let rows = if errors.is_empty() {

@@ -12,6 +12,8 @@ use crate::error::AppResult;
 use crate::import::{ApplyCtx, CellError, FieldSpec, Kind, KindName, Mapped, Outcome, values};
 use crate::members::model::italian_date;
 
+mod repo;
+
 /// The register code given to entries of a file without a register column.
 pub const DEFAULT_REGISTER: &str = "PREGRESSO";
 
@@ -245,19 +247,7 @@ impl Kind for LegacyKind {
         let registers: Vec<String> = batch.iter().map(|e| e.register.clone()).collect();
         let years: Vec<i32> = batch.iter().map(|e| e.year).collect();
         let numbers: Vec<i32> = batch.iter().map(|e| e.number).collect();
-        let existing = sqlx::query_as!(
-            Entry,
-            "SELECT l.register, l.year, l.number, l.registered_on, l.direction, l.correspondent, l.subject,
-                    l.classification, l.note
-             FROM protocol_legacy_entries l
-             JOIN UNNEST($1::TEXT[], $2::INT[], $3::INT[]) AS k(register, year, number)
-               ON (l.register, l.year, l.number) = (k.register, k.year, k.number)",
-            &registers,
-            &years,
-            &numbers
-        )
-        .fetch_all(&mut *conn)
-        .await?;
+        let existing = repo::existing(conn, &registers, &years, &numbers).await?;
         let mut outcomes = vec![];
         let mut new = vec![];
         for e in batch {
@@ -284,26 +274,7 @@ impl Kind for LegacyKind {
             });
         }
         if write && !new.is_empty() {
-            let col = |f: fn(&Entry) -> String| new.iter().map(|e| f(e)).collect::<Vec<_>>();
-            sqlx::query!(
-                "INSERT INTO protocol_legacy_entries (register, year, number, registered_on, direction, correspondent,
-                     subject, classification, note, import_job_id, imported_at)
-                 SELECT *, $10::BIGINT, $11::TIMESTAMPTZ FROM UNNEST($1::TEXT[], $2::INT[], $3::INT[], $4::DATE[],
-                     $5::TEXT[], $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[])",
-                &col(|e| e.register.clone()),
-                &new.iter().map(|e| e.year).collect::<Vec<_>>(),
-                &new.iter().map(|e| e.number).collect::<Vec<_>>(),
-                &new.iter().map(|e| e.registered_on).collect::<Vec<_>>(),
-                &col(|e| e.direction.clone()),
-                &col(|e| e.correspondent.clone()),
-                &col(|e| e.subject.clone()),
-                &col(|e| e.classification.clone()),
-                &col(|e| e.note.clone()),
-                ctx.job_id,
-                ctx.now
-            )
-            .execute(&mut *conn)
-            .await?;
+            repo::insert(conn, &new, ctx.job_id, ctx.now).await?;
         }
         Ok(outcomes)
     }
@@ -317,42 +288,15 @@ impl Kind for LegacyKind {
     }
 }
 
-/// A legacy entry as listed in the back office.
-pub struct LegacyRow {
-    pub register: String,
-    pub year: i32,
-    pub number: i32,
-    pub registered_on: Date,
-    pub direction: String,
-    pub correspondent: String,
-    pub subject: String,
-    pub classification: String,
-}
-
-/// Legacy entries, newest first, optionally of one year and matching a text in subject or correspondent.
+/// Legacy entries, newest first, optionally of one year and number and matching a text in subject or
+/// correspondent.
 pub async fn search(
     pool: &sqlx::PgPool,
     year: Option<i32>,
     number: Option<i32>,
     text: &str,
     limit: i64,
-) -> AppResult<Vec<LegacyRow>> {
-    let pattern = format!(
-        "%{}%",
-        text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-    );
-    Ok(sqlx::query_as!(
-        LegacyRow,
-        "SELECT register, year, number, registered_on, direction, correspondent, subject, classification
-         FROM protocol_legacy_entries
-         WHERE ($1::INT IS NULL OR year = $1) AND ($2::INT IS NULL OR number = $2)
-           AND ($3 = '%%' OR subject ILIKE $3 OR correspondent ILIKE $3)
-         ORDER BY registered_on DESC, register, number DESC LIMIT $4",
-        year,
-        number,
-        pattern,
-        limit
-    )
-    .fetch_all(pool)
-    .await?)
+) -> AppResult<Vec<Entry>> {
+    let mut conn = pool.acquire().await?;
+    Ok(repo::search(&mut conn, year, number, text, limit).await?)
 }
