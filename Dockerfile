@@ -10,10 +10,9 @@
 # --- build ------------------------------------------------------------------
 FROM rust:1-bookworm AS builder
 
-# SAML (samael + xmlsec; bindgen needs libclang), enabled by a later issue, adds:
-#   libxmlsec1-dev libxml2-dev libclang1-14 libclang-common-14-dev
+# SAML signatures: samael links xmlsec1-openssl and libxml2; its bindgen step needs libclang.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends pkg-config libssl-dev \
+ && apt-get install -y --no-install-recommends pkg-config libssl-dev libxmlsec1-dev libxml2-dev libclang1-14 libclang-common-14-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -25,9 +24,8 @@ RUN cargo build --release --locked \
 # --- run ----------------------------------------------------------------------
 FROM debian:bookworm-slim
 
-# With SAML enabled, add: libxmlsec1-openssl libxml2 libxslt1.1
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates libssl3 \
+ && apt-get install -y --no-install-recommends ca-certificates libssl3 libxmlsec1 libxmlsec1-openssl libxml2 libxslt1.1 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /app --shell /usr/sbin/nologin ordo
 

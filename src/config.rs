@@ -13,11 +13,13 @@ use url::Url;
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
 mod protocol;
+mod spid;
 pub use protocol::ProtocolConfig;
+pub use spid::{SPID_ATTRIBUTES, SpidConfig};
 
 /// Sections whose keys can be overridden as `ORDO_<SECTION>_<KEY>`.
 const SECTIONS: &[&str] = &[
-    "database", "log", "tls", "http", "session", "security", "smtp", "order", "albo", "protocol",
+    "database", "log", "tls", "http", "session", "security", "smtp", "order", "albo", "protocol", "spid",
 ];
 
 /// Fields of a member the public Albo may show without consent (the list is configurable).
@@ -51,6 +53,7 @@ pub struct Config {
     pub order: OrderConfig,
     pub albo: AlboConfig,
     pub protocol: ProtocolConfig,
+    pub spid: SpidConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -336,6 +339,7 @@ impl Config {
             return Err(bad("order.name", "must not be empty"));
         }
         self.protocol.validate()?;
+        self.spid.validate()?;
         if !self.order.logo_path.is_empty() && !Path::new(&self.order.logo_path).is_file() {
             return Err(bad(
                 "order.logo_path",

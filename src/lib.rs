@@ -20,6 +20,7 @@ pub mod pdf;
 pub mod protocol;
 pub mod requests;
 pub mod router;
+pub mod sso;
 pub mod state;
 pub mod web;
 

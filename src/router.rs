@@ -15,7 +15,7 @@ use axum::routing::MethodRouter;
 use crate::auth::{CurrentUser, Decision, Permission, Principal};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::{api, audit, auth, gdpr, import, members, ops, pages, protocol, requests, web};
+use crate::{api, audit, auth, gdpr, import, members, ops, pages, protocol, requests, sso, web};
 
 /// One registered route: method (lower case, as in `axum::routing`), path pattern and permission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +60,14 @@ routes! {
     post "/password/dimenticata"    Public        => auth::handlers::forgot_submit;
     get  "/password/reimposta"      Public        => auth::handlers::reset_form;
     post "/password/reimposta"      Public        => auth::handlers::reset_submit;
+
+    // SPID and other SAML2 IdPs (the first four paths are registered with AgID).
+    get  "/spid/metadata"           Public        => sso::handlers::metadata;
+    get  "/spid/login"              Public        => sso::handlers::login;
+    post "/spid/acs"                Public        => sso::handlers::acs;
+    get  "/spid/completa"           Public        => sso::handlers::complete;
+    get  "/spid/slo"                Public        => sso::handlers::slo_get;
+    post "/spid/slo"                Public        => sso::handlers::slo_post;
 
     // Own account (any logged-in person, staff included before enrolling the second factor).
     get  "/account"                 Authenticated => auth::handlers::account;

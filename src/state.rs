@@ -33,6 +33,8 @@ pub struct AppStateInner {
     pub metrics: Arc<Metrics>,
     /// Small per-process caches of slow-changing lists.
     pub caches: Arc<Caches>,
+    /// The SPID/SAML service provider, when `spid.enabled` (see [`AppState::with_spid`]).
+    pub spid: Option<Arc<crate::sso::saml::Sp>>,
     /// Per-client limit of the public Albo (per process).
     pub public_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
@@ -52,7 +54,19 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             public_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
             caches: Arc::new(Caches::new(public_page_ttl)),
+            spid: None,
         }))
+    }
+
+    /// Loads the SPID service provider (keys, IdP metadata) when configured. Call right after
+    /// [`AppState::new`], before the state is shared.
+    pub fn with_spid(mut self) -> anyhow::Result<Self> {
+        let sp = crate::sso::saml::Sp::load(&self.config)?;
+        match Arc::get_mut(&mut self.0) {
+            Some(inner) => inner.spid = sp.map(Arc::new),
+            None => anyhow::bail!("AppState::with_spid called on a shared state"),
+        }
+        Ok(self)
     }
 
     /// Refuses a public request over the per-client limit (unless rate limits are off).

@@ -80,8 +80,8 @@ need_apt() {
 # tests and demo (the PostgreSQL server).
 build_deps() {
     local pkgs=(pkg-config libssl-dev postgresql)
-    # SAML (samael + xmlsec, bindgen needs libclang) — enabled by a later issue:
-    # pkgs+=(libxmlsec1-dev libxml2-dev libclang1-14 libclang-common-14-dev)
+    # SAML signatures (samael links xmlsec1-openssl and libxml2; its bindgen build step needs libclang).
+    pkgs+=(libxmlsec1-dev libxml2-dev libclang1-14 libclang-common-14-dev)
     need_apt "${pkgs[@]}"
 }
 

@@ -53,10 +53,37 @@ async fn login_page(
     error: Option<String>,
     notice: Option<String>,
 ) -> AppResult<LoginPage> {
+    let spid_idps = ctx
+        .state
+        .spid
+        .as_deref()
+        .map(|sp| {
+            let mut idps: Vec<SsoChoice> = sp
+                .idps
+                .values()
+                .map(|idp| SsoChoice {
+                    href: format!(
+                        "/spid/login?idp={}{}",
+                        url::form_urlencoded::byte_serialize(idp.entity_id.as_bytes()).collect::<String>(),
+                        next.as_deref()
+                            .map(|n| format!(
+                                "&next={}",
+                                url::form_urlencoded::byte_serialize(n.as_bytes()).collect::<String>()
+                            ))
+                            .unwrap_or_default()
+                    ),
+                    name: idp.name.clone(),
+                })
+                .collect();
+            idps.sort_by_key(|a| a.name.to_lowercase());
+            idps
+        })
+        .unwrap_or_default();
     Ok(LoginPage {
         layout: ctx.layout("Accedi").await?,
         csrf_token: ctx.csrf_token().await?,
         email: email.to_string(),
+        spid_idps,
         next: next.unwrap_or_default(),
         error,
         notice,
@@ -78,21 +105,25 @@ pub async fn login_form(ctx: Ctx, Query(q): Query<NextQuery>) -> AppResult<Respo
         .into_response())
 }
 
-/// Logs the person in: new session id, new CSRF token, audit entry.
-async fn complete_login(
+/// Logs the person in: new session id, new CSRF token, audit entry. `strong`: the method itself
+/// was a strong one (SPID level 2+, smart card), standing in for the second factor.
+pub(crate) async fn complete_login(
     ctx: &Ctx,
     user: &super::repo::UserRow,
     next: Option<String>,
     method: &str,
+    strong: bool,
 ) -> AppResult<Response> {
     ctx.session.cycle_id().await?;
     ctx.session.remove_value(PENDING_KEY).await?;
     ctx.session.remove_value(CSRF_KEY).await?;
-    ctx.session
-        .insert(AUTH_KEY, service::session_auth_for(user, ctx.state.now()))
-        .await?;
+    let auth = crate::web::session::SessionAuth {
+        strong,
+        ..service::session_auth_for(user, ctx.state.now())
+    };
+    ctx.session.insert(AUTH_KEY, auth.clone()).await?;
     service::record_login(&ctx.state, user, method).await?;
-    let current = service::current_user(&ctx.state, &service::session_auth_for(user, ctx.state.now()))
+    let current = service::current_user(&ctx.state, &auth)
         .await?
         .ok_or(AppError::Unauthenticated { next: None })?;
     let landing = current.landing();
@@ -129,12 +160,13 @@ pub async fn login_submit(ctx: Ctx, Form(form): Form<LoginForm>) -> AppResult<Re
                         user_id: user.id,
                         at: ctx.state.now().unix_timestamp(),
                         next,
+                        method: None,
                     },
                 )
                 .await?;
             Ok(see_other("/login/otp"))
         }
-        Ok(user) => complete_login(&ctx, &user, next, "password").await,
+        Ok(user) => complete_login(&ctx, &user, next, "password", false).await,
         Err(LoginError::Invalid) => {
             tracing::info!(email = ?form.email, "login failed");
             let page = login_page(
@@ -202,7 +234,16 @@ pub async fn otp_submit(ctx: Ctx, Form(form): Form<CodeForm>) -> AppResult<Respo
         return Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, page));
     }
     match service::check_second_factor(&ctx.state, pending.user_id, &form.code, ctx.client_ip).await {
-        Ok(user) => complete_login(&ctx, &user, pending.next, "password+totp").await,
+        Ok(user) => {
+            complete_login(
+                &ctx,
+                &user,
+                pending.next,
+                pending.method.as_deref().unwrap_or("password+totp"),
+                false,
+            )
+            .await
+        }
         Err(LoginError::Invalid) => {
             let page = otp_page(
                 &ctx,
@@ -230,8 +271,16 @@ pub async fn otp_submit(ctx: Ctx, Form(form): Form<CodeForm>) -> AppResult<Respo
 }
 
 pub async fn logout(ctx: Ctx) -> AppResult<Response> {
+    let sso: Option<crate::sso::slo::LogoutInfo> =
+        ctx.session.get(crate::sso::handlers::SSO_LOGOUT_KEY).await?;
     // Deletes the server-side record: the old cookie is worthless afterwards.
     ctx.session.flush().await?;
+    // A SPID session also ends at the IdP (single logout), which then comes back to /spid/slo.
+    if let Some(info) = sso
+        && let Some(response) = crate::sso::slo::start(&ctx, info).await?
+    {
+        return Ok(response);
+    }
     Ok(see_other("/login?ok=logout"))
 }
 
@@ -367,6 +416,11 @@ pub async fn change_password(ctx: Ctx, Form(form): Form<PasswordChangeForm>) -> 
     .await
     {
         Ok(epoch) => {
+            let strong = ctx
+                .session
+                .get::<crate::web::session::SessionAuth>(AUTH_KEY)
+                .await?
+                .is_some_and(|a| a.strong);
             ctx.session.cycle_id().await?;
             ctx.session
                 .insert(
@@ -375,6 +429,7 @@ pub async fn change_password(ctx: Ctx, Form(form): Form<PasswordChangeForm>) -> 
                         user_id: user.id,
                         epoch,
                         auth_at: user.auth_at,
+                        strong,
                     },
                 )
                 .await?;

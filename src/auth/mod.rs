@@ -4,7 +4,7 @@
 pub mod handlers;
 pub mod model;
 pub mod password;
-mod repo;
+pub(crate) mod repo;
 pub mod service;
 pub mod totp;
 mod views;

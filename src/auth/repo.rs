@@ -84,6 +84,25 @@ pub async fn insert(
     .await
 }
 
+/// An account made by single sign-on: no password, known by its codice fiscale.
+pub async fn insert_sso_user(
+    conn: &mut PgConnection,
+    email: &str,
+    display_name: &str,
+    fiscal_code: &str,
+    now: OffsetDateTime,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        "INSERT INTO users (email, display_name, fiscal_code, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        email,
+        display_name,
+        fiscal_code,
+        now
+    )
+    .fetch_one(&mut *conn)
+    .await
+}
+
 pub async fn grant_role(
     conn: &mut PgConnection,
     user_id: i64,

@@ -6,12 +6,20 @@ use askama_web::WebTemplate;
 use crate::error::FieldError;
 use crate::web::Layout;
 
+/// One identity provider in the SPID button's list.
+pub struct SsoChoice {
+    pub href: String,
+    pub name: String,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "auth/login.html")]
 pub struct LoginPage {
     pub layout: Layout,
     pub csrf_token: String,
     pub email: String,
+    /// The identity providers of the SPID button (empty: SPID off).
+    pub spid_idps: Vec<SsoChoice>,
     pub next: String,
     pub error: Option<String>,
     pub notice: Option<String>,

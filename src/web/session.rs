@@ -29,6 +29,10 @@ pub struct SessionAuth {
     pub epoch: i32,
     /// Unix seconds of the login, for the absolute lifetime.
     pub auth_at: i64,
+    /// Logged in with a strong method in one act (SPID level 2 or 3, a smart card): stands in for
+    /// the second factor of staff accounts.
+    #[serde(default)]
+    pub strong: bool,
 }
 
 /// A password accepted, second factor still to come.
@@ -37,6 +41,9 @@ pub struct PendingLogin {
     pub user_id: i64,
     pub at: i64,
     pub next: Option<String>,
+    /// How the first step was done, for the audit entry ("spid+totp"); none: password.
+    #[serde(default)]
+    pub method: Option<String>,
 }
 
 pub fn layer(pool: sqlx::PgPool, config: &Config) -> SessionManagerLayer<PostgresStore> {

@@ -97,7 +97,9 @@ impl TestApp {
             .await
             .expect("catalogues");
         let clock = Arc::new(ManualClock::new(start_time()));
-        let state = AppState::new(pool, config, clock.clone(), mailer);
+        let state = AppState::new(pool, config, clock.clone(), mailer)
+            .with_spid()
+            .expect("SPID service provider");
         let router = customise(ordo::AppBuilder::new(state.clone())).build();
         TestApp {
             router,

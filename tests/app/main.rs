@@ -16,6 +16,7 @@ mod protocol;
 mod requests;
 mod routes;
 mod session;
+mod spid;
 
 /// The text of a PDF, by poppler's pdftotext (installed by scripts/test).
 pub fn pdf_text(pdf: &[u8]) -> String {

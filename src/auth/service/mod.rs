@@ -75,11 +75,12 @@ impl CurrentUser {
     }
 }
 
-fn to_current(row: UserRow, auth_at: i64) -> CurrentUser {
+fn to_current(row: UserRow, auth: &SessionAuth) -> CurrentUser {
+    let auth_at = auth.auth_at;
     CurrentUser {
         id: row.id,
         roles: row.roles(),
-        second_factor: row.totp_enabled_at.is_some(),
+        second_factor: row.totp_enabled_at.is_some() || auth.strong,
         email: row.email,
         display_name: row.display_name,
         epoch: row.session_epoch,
@@ -99,7 +100,7 @@ pub async fn current_user(state: &AppState, auth: &SessionAuth) -> AppResult<Opt
     if row.disabled_at.is_some() || row.session_epoch != auth.epoch || age > lifetime || age < -300 {
         return Ok(None);
     }
-    Ok(Some(to_current(row, auth.auth_at)))
+    Ok(Some(to_current(row, auth)))
 }
 
 pub async fn user_by_id(state: &AppState, id: i64) -> AppResult<Option<UserRow>> {
@@ -112,6 +113,7 @@ pub fn session_auth_for(row: &UserRow, now: OffsetDateTime) -> SessionAuth {
         user_id: row.id,
         epoch: row.session_epoch,
         auth_at: now.unix_timestamp(),
+        strong: false,
     }
 }
 
