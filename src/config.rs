@@ -20,6 +20,7 @@ pub use spid::{SPID_ATTRIBUTES, SpidConfig};
 /// Sections whose keys can be overridden as `ORDO_<SECTION>_<KEY>`.
 const SECTIONS: &[&str] = &[
     "database", "log", "tls", "http", "session", "security", "smtp", "order", "albo", "protocol", "spid",
+    "cns",
 ];
 
 /// Fields of a member the public Albo may show without consent (the list is configurable).
@@ -54,6 +55,7 @@ pub struct Config {
     pub albo: AlboConfig,
     pub protocol: ProtocolConfig,
     pub spid: SpidConfig,
+    pub cns: CnsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -94,6 +96,16 @@ impl DatabaseConfig {
             .unwrap_or(2);
         (2 * cores).max(4)
     }
+}
+
+/// `[cns]`: smart-card (CNS/CRS) login by TLS client certificate.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CnsConfig {
+    pub enabled: bool,
+    pub ca_bundle_path: String,
+    pub crl_paths: Vec<String>,
+    /// Header in which a trusted reverse proxy passes the certificate (URL-encoded PEM).
+    pub header: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -340,6 +352,12 @@ impl Config {
         }
         self.protocol.validate()?;
         self.spid.validate()?;
+        if self.cns.enabled && self.cns.ca_bundle_path.trim().is_empty() {
+            return Err(bad("cns.ca_bundle_path", "required when cns.enabled is true"));
+        }
+        if axum::http::HeaderName::from_bytes(self.cns.header.as_bytes()).is_err() {
+            return Err(bad("cns.header", "not a valid HTTP header name"));
+        }
         if !self.order.logo_path.is_empty() && !Path::new(&self.order.logo_path).is_file() {
             return Err(bad(
                 "order.logo_path",

@@ -230,7 +230,7 @@ async fn connect(config: &Config) -> anyhow::Result<sqlx::PgPool> {
 async fn state(config: Config) -> anyhow::Result<AppState> {
     let pool = connect(&config).await?;
     let mailer = ordo::mail::from_config(&config.smtp).map_err(|e| anyhow::anyhow!("setting `smtp`: {e}"))?;
-    AppState::new(pool, config, Arc::new(SystemClock), mailer).with_spid()
+    AppState::new(pool, config, Arc::new(SystemClock), mailer).with_sso()
 }
 
 async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
@@ -540,6 +540,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // already produced (by another process or `ordo protocol daily`) is skipped.
     tokio::spawn(ordo::protocol::daily::run_scheduler(state.clone()));
 
+    let state_cns = state.cns.clone();
     let app = ordo::app(state).into_make_service_with_connect_info::<SocketAddr>();
     match tls {
         None => {
@@ -553,15 +554,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
         Some((cert, key)) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
-            let tls_config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
-                .await
-                .with_context(|| {
-                    format!(
-                        "cannot load TLS certificate {} / key {} (settings `tls.*`)",
-                        cert.display(),
-                        key.display()
-                    )
-                })?;
+            let read = |p: &std::path::Path| {
+                std::fs::read(p).with_context(|| format!("cannot read {} (settings `tls.*`)", p.display()))
+            };
+            let server_config =
+                ordo::sso::cns::tls_config(&read(&cert)?, &read(&key)?, state_cns.as_deref())?;
+            let tls_config = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(server_config));
             let handle = axum_server::Handle::new();
             let h = handle.clone();
             tokio::spawn(async move {
@@ -569,7 +567,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                 h.graceful_shutdown(Some(Duration::from_secs(30)));
             });
             tracing::info!(%addr, "ordo listening (HTTPS)");
-            axum_server::bind_rustls(addr, tls_config)
+            // Each TLS connection's requests carry the client certificate, if any (CNS login).
+            let acceptor =
+                ordo::sso::cns::CardAcceptor(axum_server::tls_rustls::RustlsAcceptor::new(tls_config));
+            axum_server::bind(addr)
+                .acceptor(acceptor)
                 .handle(handle)
                 .serve(app)
                 .await?;

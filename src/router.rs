@@ -68,6 +68,7 @@ routes! {
     get  "/spid/completa"           Public        => sso::handlers::complete;
     get  "/spid/slo"                Public        => sso::handlers::slo_get;
     post "/spid/slo"                Public        => sso::handlers::slo_post;
+    get  "/cns/login"               Public        => sso::handlers::cns_login;
 
     // Own account (any logged-in person, staff included before enrolling the second factor).
     get  "/account"                 Authenticated => auth::handlers::account;

@@ -35,6 +35,8 @@ pub struct AppStateInner {
     pub caches: Arc<Caches>,
     /// The SPID/SAML service provider, when `spid.enabled` (see [`AppState::with_spid`]).
     pub spid: Option<Arc<crate::sso::saml::Sp>>,
+    /// The smart-card (CNS/CRS) verifier, when `cns.enabled`.
+    pub cns: Option<Arc<crate::sso::cns::Cns>>,
     /// Per-client limit of the public Albo (per process).
     pub public_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
@@ -55,16 +57,22 @@ impl AppState {
             public_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
             caches: Arc::new(Caches::new(public_page_ttl)),
             spid: None,
+            cns: None,
         }))
     }
 
-    /// Loads the SPID service provider (keys, IdP metadata) when configured. Call right after
-    /// [`AppState::new`], before the state is shared.
-    pub fn with_spid(mut self) -> anyhow::Result<Self> {
+    /// Loads the single sign-on parts that are configured: the SPID service provider (keys, IdP
+    /// metadata) and the smart-card verifier (CAs, CRLs). Call right after [`AppState::new`], before
+    /// the state is shared.
+    pub fn with_sso(mut self) -> anyhow::Result<Self> {
         let sp = crate::sso::saml::Sp::load(&self.config)?;
+        let cns = crate::sso::cns::Cns::load(&self.config)?;
         match Arc::get_mut(&mut self.0) {
-            Some(inner) => inner.spid = sp.map(Arc::new),
-            None => anyhow::bail!("AppState::with_spid called on a shared state"),
+            Some(inner) => {
+                inner.spid = sp.map(Arc::new);
+                inner.cns = cns.map(Arc::new);
+            }
+            None => anyhow::bail!("AppState::with_sso called on a shared state"),
         }
         Ok(self)
     }

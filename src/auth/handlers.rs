@@ -84,6 +84,7 @@ async fn login_page(
         csrf_token: ctx.csrf_token().await?,
         email: email.to_string(),
         spid_idps,
+        cns: ctx.state.cns.is_some(),
         next: next.unwrap_or_default(),
         error,
         notice,

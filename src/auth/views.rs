@@ -20,6 +20,8 @@ pub struct LoginPage {
     pub email: String,
     /// The identity providers of the SPID button (empty: SPID off).
     pub spid_idps: Vec<SsoChoice>,
+    /// The smart-card login link (CNS/CRS on).
+    pub cns: bool,
     pub next: String,
     pub error: Option<String>,
     pub notice: Option<String>,

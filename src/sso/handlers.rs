@@ -202,3 +202,54 @@ pub struct SloForm {
 pub async fn slo_post(ctx: Ctx, Form(form): Form<SloForm>) -> AppResult<Response> {
     slo::incoming_post(&ctx, &form.SAMLRequest, &form.SAMLResponse, &form.RelayState).await
 }
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NextOnly {
+    next: Option<String>,
+}
+
+/// Smart-card (CNS/CRS) login: the certificate of this TLS connection, or the one a trusted proxy
+/// passed in `cns.header` (ignored from any other address).
+pub async fn cns_login(
+    ctx: Ctx,
+    peer: Option<axum::Extension<super::cns::PeerCertificates>>,
+    connect: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<NextOnly>,
+) -> AppResult<Response> {
+    let cns = ctx.state.cns.clone().ok_or(AppError::NotFound)?;
+    let from_tls = peer.map(|p| p.0.0).filter(|c| !c.is_empty());
+    let socket_peer = connect
+        .map(|c| c.0.0.ip())
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    let config = &ctx.state.config;
+    let chain = match from_tls {
+        Some(chain) => chain,
+        None if config.http.trusted_proxies.contains(&socket_peer) => {
+            super::cns::from_proxy_header(&headers, &config.cns.header).unwrap_or_default()
+        }
+        None => {
+            if headers.contains_key(config.cns.header.as_str()) {
+                tracing::warn!(peer = %socket_peer, "client-certificate header from an untrusted address ignored");
+            }
+            Vec::new()
+        }
+    };
+    let holder = match cns.verify(&chain, ctx.state.now()) {
+        Ok(h) => h,
+        Err(message) => {
+            return refused_page(
+                &ctx,
+                AcsRefusal {
+                    reason: "smart card refused".into(),
+                    message,
+                },
+            )
+            .await;
+        }
+    };
+    let (user, identity) = service::login_card(&ctx.state, &holder).await?;
+    let method = format!("{} L{}", identity.method, identity.level);
+    crate::auth::handlers::complete_login(&ctx, &user, safe_next(q.next.as_deref()), &method, true).await
+}

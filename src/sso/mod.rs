@@ -1,6 +1,7 @@
 //! Single sign-on: SPID and any SAML2 IdP ([`saml`]), people matched by codice fiscale
 //! ([`service::resolve_user`]).
 
+pub mod cns;
 pub mod handlers;
 mod repo;
 pub mod saml;

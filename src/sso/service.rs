@@ -299,6 +299,25 @@ pub async fn complete(
     })
 }
 
+/// A smart-card login: the card's holder, matched like any other identity (level 2: card + PIN).
+pub async fn login_card(state: &AppState, holder: &super::cns::CardHolder) -> AppResult<(UserRow, Identity)> {
+    let identity = Identity {
+        method: "cns".into(),
+        provider: holder.issuer.clone(),
+        fiscal_code: holder.fiscal_code.clone(),
+        name: holder.name.clone(),
+        surname: holder.surname.clone(),
+        email: None,
+        level: 2,
+        name_id: String::new(),
+        session_index: String::new(),
+    };
+    let mut tx = state.pool.begin().await?;
+    let user = resolve_user(&mut tx, state, &identity).await?;
+    tx.commit().await?;
+    Ok((user, identity))
+}
+
 /// The account of the person with this codice fiscale: an account that already has it, or the
 /// member with it (an account is made and linked), or a new applicant account.
 pub async fn resolve_user(

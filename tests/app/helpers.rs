@@ -98,8 +98,8 @@ impl TestApp {
             .expect("catalogues");
         let clock = Arc::new(ManualClock::new(start_time()));
         let state = AppState::new(pool, config, clock.clone(), mailer)
-            .with_spid()
-            .expect("SPID service provider");
+            .with_sso()
+            .expect("single sign-on configuration");
         let router = customise(ordo::AppBuilder::new(state.clone())).build();
         TestApp {
             router,
