@@ -16,6 +16,7 @@ CREATE TABLE sso_requests (
     comparison       TEXT NOT NULL,
     session_ref      TEXT NOT NULL,              -- SHA-256 of a secret kept in the sender's session
     next             TEXT NULL,
+    secret           JSONB NULL,                 -- OIDC: the nonce and the PKCE verifier
     created_at       TIMESTAMPTZ NOT NULL,
     expires_at       TIMESTAMPTZ NOT NULL,
     answered_at      TIMESTAMPTZ NULL,

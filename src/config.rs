@@ -12,8 +12,10 @@ use url::Url;
 /// The defaults, compiled in so that the binary runs from any directory.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
+mod oidc;
 mod protocol;
 mod spid;
+pub use oidc::{OidcConfig, OidcProviderConfig};
 pub use protocol::ProtocolConfig;
 pub use spid::{SPID_ATTRIBUTES, SpidConfig};
 
@@ -56,6 +58,7 @@ pub struct Config {
     pub protocol: ProtocolConfig,
     pub spid: SpidConfig,
     pub cns: CnsConfig,
+    pub oidc: OidcConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -352,6 +355,7 @@ impl Config {
         }
         self.protocol.validate()?;
         self.spid.validate()?;
+        self.oidc.validate()?;
         if self.cns.enabled && self.cns.ca_bundle_path.trim().is_empty() {
             return Err(bad("cns.ca_bundle_path", "required when cns.enabled is true"));
         }

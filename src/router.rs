@@ -69,6 +69,9 @@ routes! {
     get  "/spid/slo"                Public        => sso::handlers::slo_get;
     post "/spid/slo"                Public        => sso::handlers::slo_post;
     get  "/cns/login"               Public        => sso::handlers::cns_login;
+    get  "/oidc/{provider}/login"   Public        => sso::handlers::oidc_login;
+    get  "/oidc/callback"           Public        => sso::handlers::oidc_callback;
+    get  "/oidc/jwks.json"          Public        => sso::handlers::oidc_jwks;
 
     // Own account (any logged-in person, staff included before enrolling the second factor).
     get  "/account"                 Authenticated => auth::handlers::account;

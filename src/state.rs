@@ -37,6 +37,8 @@ pub struct AppStateInner {
     pub spid: Option<Arc<crate::sso::saml::Sp>>,
     /// The smart-card (CNS/CRS) verifier, when `cns.enabled`.
     pub cns: Option<Arc<crate::sso::cns::Cns>>,
+    /// The OpenID Connect relying party, when providers are configured.
+    pub oidc: Option<Arc<crate::sso::oidc::Oidc>>,
     /// Per-client limit of the public Albo (per process).
     pub public_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
@@ -58,19 +60,22 @@ impl AppState {
             caches: Arc::new(Caches::new(public_page_ttl)),
             spid: None,
             cns: None,
+            oidc: None,
         }))
     }
 
     /// Loads the single sign-on parts that are configured: the SPID service provider (keys, IdP
-    /// metadata) and the smart-card verifier (CAs, CRLs). Call right after [`AppState::new`], before
+    /// metadata), the smart-card verifier (CAs, CRLs) and the OIDC relying party. Call right after [`AppState::new`], before
     /// the state is shared.
     pub fn with_sso(mut self) -> anyhow::Result<Self> {
         let sp = crate::sso::saml::Sp::load(&self.config)?;
         let cns = crate::sso::cns::Cns::load(&self.config)?;
+        let oidc = crate::sso::oidc::Oidc::load(&self.config)?;
         match Arc::get_mut(&mut self.0) {
             Some(inner) => {
                 inner.spid = sp.map(Arc::new);
                 inner.cns = cns.map(Arc::new);
+                inner.oidc = oidc.map(Arc::new);
             }
             None => anyhow::bail!("AppState::with_sso called on a shared state"),
         }

@@ -85,6 +85,29 @@ async fn login_page(
         email: email.to_string(),
         spid_idps,
         cns: ctx.state.cns.is_some(),
+        oidc_providers: ctx
+            .state
+            .oidc
+            .as_deref()
+            .map(|o| {
+                o.providers
+                    .iter()
+                    .map(|p| SsoChoice {
+                        href: format!(
+                            "/oidc/{}/login{}",
+                            p.config.name,
+                            next.as_deref()
+                                .map(|n| format!(
+                                    "?next={}",
+                                    url::form_urlencoded::byte_serialize(n.as_bytes()).collect::<String>()
+                                ))
+                                .unwrap_or_default()
+                        ),
+                        name: p.config.label.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
         next: next.unwrap_or_default(),
         error,
         notice,

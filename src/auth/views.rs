@@ -20,6 +20,8 @@ pub struct LoginPage {
     pub email: String,
     /// The identity providers of the SPID button (empty: SPID off).
     pub spid_idps: Vec<SsoChoice>,
+    /// OpenID Connect providers (CIE and others), one button each.
+    pub oidc_providers: Vec<SsoChoice>,
     /// The smart-card login link (CNS/CRS on).
     pub cns: bool,
     pub next: String,

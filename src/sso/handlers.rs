@@ -151,7 +151,12 @@ pub async fn complete(ctx: Ctx, Query(q): Query<CompleteQuery>) -> AppResult<Res
         Ok(done) => done,
         Err(r) => return refused_page(&ctx, r).await,
     };
-    ctx.session.remove_value(SSO_SECRET_KEY).await?;
+    finish_login(&ctx, done, true).await
+}
+
+/// Logs in a person an IdP vouched for (level 2+: the second factor too); SAML sessions remember
+/// what single logout needs.
+async fn finish_login(ctx: &Ctx, done: service::Completed, saml: bool) -> AppResult<Response> {
     let method = format!("{} L{}", done.identity.method, done.identity.level);
     let strong = done.identity.level >= 2;
     if !strong && done.user.totp_enabled_at.is_some() {
@@ -170,19 +175,70 @@ pub async fn complete(ctx: Ctx, Query(q): Query<CompleteQuery>) -> AppResult<Res
             .await?;
         return Ok(Redirect::to("/login/otp").into_response());
     }
-    let response =
-        crate::auth::handlers::complete_login(&ctx, &done.user, done.next, &method, strong).await?;
-    ctx.session
-        .insert(
-            SSO_LOGOUT_KEY,
-            slo::LogoutInfo {
-                idp: done.identity.provider.clone(),
-                name_id: done.identity.name_id.clone(),
-                session_index: done.identity.session_index.clone(),
+    let response = crate::auth::handlers::complete_login(ctx, &done.user, done.next, &method, strong).await?;
+    ctx.session.remove_value(SSO_SECRET_KEY).await?;
+    if saml {
+        ctx.session
+            .insert(
+                SSO_LOGOUT_KEY,
+                slo::LogoutInfo {
+                    idp: done.identity.provider.clone(),
+                    name_id: done.identity.name_id.clone(),
+                    session_index: done.identity.session_index.clone(),
+                },
+            )
+            .await?;
+    }
+    Ok(response)
+}
+
+/// Sends the person to an OpenID Connect provider (CIE or another).
+pub async fn oidc_login(
+    ctx: Ctx,
+    axum::extract::Path(provider): axum::extract::Path<String>,
+    Query(q): Query<NextOnly>,
+) -> AppResult<Response> {
+    let oidc = ctx.state.oidc.clone().ok_or(AppError::NotFound)?;
+    let next = safe_next(q.next.as_deref());
+    let (url, secret) = service::start_oidc(&ctx.state, &oidc, &provider, next.as_deref()).await?;
+    ctx.session.insert(SSO_SECRET_KEY, secret).await?;
+    Ok(found(&url))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CallbackQuery {
+    code: String,
+    state: String,
+    error: String,
+    error_description: String,
+}
+
+/// The OIDC redirect URI (`<base_url>/oidc/callback`).
+pub async fn oidc_callback(ctx: Ctx, Query(q): Query<CallbackQuery>) -> AppResult<Response> {
+    let oidc = ctx.state.oidc.clone().ok_or(AppError::NotFound)?;
+    if !q.error.is_empty() || q.code.is_empty() || q.state.is_empty() {
+        return refused_page(
+            &ctx,
+            AcsRefusal {
+                reason: format!("OIDC error response: {} {}", q.error, q.error_description),
+                message: super::saml::spid_errors::message(None),
             },
         )
-        .await?;
-    Ok(response)
+        .await;
+    }
+    let secret: Option<String> = ctx.session.get(SSO_SECRET_KEY).await?;
+    match service::finish_oidc(&ctx.state, &oidc, &q.state, &q.code, secret.as_deref()).await {
+        Ok(done) => finish_login(&ctx, done, false).await,
+        Err(r) => refused_page(&ctx, r).await,
+    }
+}
+
+/// The relying party's public keys (private_key_jwt, request objects).
+pub async fn oidc_jwks(ctx: Ctx) -> AppResult<Response> {
+    let oidc = ctx.state.oidc.clone().ok_or(AppError::NotFound)?;
+    let jwks = oidc.jwks().map_err(AppError::internal)?;
+    Ok(axum::Json(jwks).into_response())
 }
 
 /// Single logout: LogoutResponse to our request, or an IdP's LogoutRequest (both bindings).

@@ -3,6 +3,7 @@
 
 pub mod cns;
 pub mod handlers;
+pub mod oidc;
 mod repo;
 pub mod saml;
 pub mod service;

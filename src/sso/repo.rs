@@ -11,14 +11,15 @@ pub struct NewRequest<'a> {
     pub comparison: &'a str,
     pub session_ref: &'a str,
     pub next: Option<&'a str>,
+    pub secret: Option<serde_json::Value>,
     pub now: OffsetDateTime,
     pub expires_at: OffsetDateTime,
 }
 
 pub async fn insert_request(conn: &mut PgConnection, r: &NewRequest<'_>) -> sqlx::Result<()> {
     sqlx::query!(
-        "INSERT INTO sso_requests (id, protocol, provider, level, comparison, session_ref, next, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO sso_requests (id, protocol, provider, level, comparison, session_ref, next, created_at, expires_at, secret)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         r.id,
         r.protocol,
         r.provider,
@@ -27,7 +28,8 @@ pub async fn insert_request(conn: &mut PgConnection, r: &NewRequest<'_>) -> sqlx
         r.session_ref,
         r.next,
         r.now,
-        r.expires_at
+        r.expires_at,
+        r.secret
     )
     .execute(&mut *conn)
     .await?;
@@ -48,6 +50,7 @@ pub struct RequestRow {
     pub level: i16,
     pub session_ref: String,
     pub next: Option<String>,
+    pub secret: Option<serde_json::Value>,
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
     pub answered_at: Option<OffsetDateTime>,
@@ -56,12 +59,17 @@ pub struct RequestRow {
 }
 
 /// The request, locked for the caller's transaction.
-pub async fn request_for_update(conn: &mut PgConnection, id: &str) -> sqlx::Result<Option<RequestRow>> {
+pub async fn request_for_update(
+    conn: &mut PgConnection,
+    protocol: &str,
+    id: &str,
+) -> sqlx::Result<Option<RequestRow>> {
     sqlx::query_as!(
         RequestRow,
-        "SELECT id, provider, level, session_ref, next, created_at, expires_at, answered_at, identity, completed_at
-         FROM sso_requests WHERE id = $1 FOR UPDATE",
-        id
+        "SELECT id, provider, level, session_ref, next, secret, created_at, expires_at, answered_at, identity, completed_at
+         FROM sso_requests WHERE id = $1 AND protocol = $2 FOR UPDATE",
+        id,
+        protocol
     )
     .fetch_optional(&mut *conn)
     .await
@@ -100,7 +108,7 @@ pub async fn by_completion_for_update(
 ) -> sqlx::Result<Option<RequestRow>> {
     sqlx::query_as!(
         RequestRow,
-        "SELECT id, provider, level, session_ref, next, created_at, expires_at, answered_at, identity, completed_at
+        "SELECT id, provider, level, session_ref, next, secret, created_at, expires_at, answered_at, identity, completed_at
          FROM sso_requests WHERE completion_hash = $1 FOR UPDATE",
         hash
     )

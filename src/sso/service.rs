@@ -98,6 +98,7 @@ pub async fn start_saml(state: &AppState, sp: &Sp, idp_id: &str, next: Option<&s
             comparison: &c.comparison,
             session_ref: &sha256_hex(&session_secret),
             next,
+            secret: None,
             now,
             expires_at: now + time::Duration::minutes(c.request_minutes),
         },
@@ -152,7 +153,7 @@ pub async fn consume_response(state: &AppState, sp: &Sp, saml_response: &str) ->
     let envelope = response::envelope(&xml).map_err(refused)?;
     let now = state.now();
     let mut tx = state.pool.begin().await?;
-    let request = repo::request_for_update(&mut tx, &envelope.in_response_to)
+    let request = repo::request_for_update(&mut tx, "saml", &envelope.in_response_to)
         .await?
         .ok_or_else(|| match envelope.failure {
             Some(code) => refused(Refusal {
@@ -248,6 +249,108 @@ pub async fn consume_response(state: &AppState, sp: &Sp, saml_response: &str) ->
     .await?;
     tx.commit().await?;
     Ok(token)
+}
+
+/// Sends the person to an OIDC provider: returns the authorization URL and the session's secret.
+pub async fn start_oidc(
+    state: &AppState,
+    oidc: &super::oidc::Oidc,
+    name: &str,
+    next: Option<&str>,
+) -> AppResult<(String, String)> {
+    let provider = oidc.provider(name).ok_or(AppError::NotFound)?;
+    let (url, flow_state, secret) = oidc.authorization(provider, state.now()).await.map_err(|e| {
+        tracing::error!(provider = name, error = %e, "OIDC provider unreachable or misconfigured");
+        AppError::BadRequest("Il gestore di identità non risponde: riprova tra qualche minuto.".into())
+    })?;
+    let session_secret = random_token();
+    let now = state.now();
+    let mut conn = state.pool.acquire().await?;
+    repo::insert_request(
+        &mut conn,
+        &NewRequest {
+            id: &flow_state,
+            protocol: "oidc",
+            provider: name,
+            level: i16::from(provider.config.level),
+            comparison: "minimum",
+            session_ref: &sha256_hex(&session_secret),
+            next,
+            secret: Some(serde_json::to_value(&secret).map_err(AppError::internal)?),
+            now,
+            expires_at: now + time::Duration::minutes(state.config.spid.request_minutes),
+        },
+    )
+    .await?;
+    Ok((url, session_secret))
+}
+
+/// The OIDC callback: the state names a request of this very session, sent once, still fresh; then
+/// the code is exchanged and the ID token verified; the person is matched by codice fiscale.
+pub async fn finish_oidc(
+    state: &AppState,
+    oidc: &super::oidc::Oidc,
+    flow_state: &str,
+    code: &str,
+    session_secret: Option<&str>,
+) -> Result<Completed, AcsRefusal> {
+    let now = state.now();
+    let mut tx = state.pool.begin().await?;
+    let request = repo::request_for_update(&mut tx, "oidc", flow_state)
+        .await?
+        .ok_or_else(|| plain("OIDC callback with an unknown state"))?;
+    if request.answered_at.is_some() {
+        return Err(plain("OIDC state already used (a replayed callback?)"));
+    }
+    repo::mark_answered(&mut tx, &request.id, now).await?;
+    tx.commit().await?;
+    if session_secret.is_none_or(|s| sha256_hex(s) != request.session_ref) {
+        return Err(AcsRefusal {
+            reason: "OIDC callback for a request sent by another browser session".into(),
+            message: "La risposta del gestore di identità non corrisponde a questa sessione del browser: ricomincia dalla pagina di accesso.".into(),
+        });
+    }
+    if request.expires_at < now {
+        return Err(plain("OIDC request expired"));
+    }
+    let provider = oidc
+        .provider(&request.provider)
+        .ok_or_else(|| plain("the request's OIDC provider is no longer configured"))?;
+    let secret: super::oidc::FlowSecret = request
+        .secret
+        .clone()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .ok_or_else(|| plain("OIDC request without its nonce and verifier"))?;
+    let claims = oidc
+        .exchange(provider, code, &secret, now)
+        .await
+        .map_err(|e| plain(&e.to_string()))?;
+    let Some(fiscal_code) = claims.fiscal_code.as_deref().and_then(fiscal_code_of) else {
+        return Err(AcsRefusal {
+            reason: format!("no usable {} claim", provider.config.fiscal_code_claim),
+            message: "Il gestore di identità non ha fornito il codice fiscale, necessario per l'accesso."
+                .into(),
+        });
+    };
+    let identity = Identity {
+        method: provider.config.name.clone(),
+        provider: provider.config.issuer.clone(),
+        fiscal_code,
+        name: claims.given_name,
+        surname: claims.family_name,
+        email: claims.email,
+        level: provider.config.level,
+        name_id: claims.subject,
+        session_index: String::new(),
+    };
+    let mut tx = state.pool.begin().await?;
+    let user = resolve_user(&mut tx, state, &identity).await?;
+    tx.commit().await?;
+    Ok(Completed {
+        user,
+        identity,
+        next: request.next,
+    })
 }
 
 /// What a completed login hands to the web layer.

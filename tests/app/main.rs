@@ -12,6 +12,7 @@ mod login;
 mod mail;
 mod members;
 mod messages;
+mod oidc;
 mod ops;
 mod protocol;
 mod requests;

@@ -1,0 +1,337 @@
+//! OpenID Connect relying party for CIE (CieID) and any other OIDC provider in `[[oidc.providers]]`:
+//! authorization code with PKCE (S256), state and nonce; client authentication `private_key_jwt`
+//! (RFC 7523 client assertion) or a client secret; optionally a signed request object (RFC 9101), as
+//! the CIE/SPID OIDC rules want. Discovery, token exchange and ID-token verification (signature,
+//! issuer, audience, expiry, nonce) are the `openidconnect` crate's; the JWTs we sign are josekit's.
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use josekit::jws::{JwsHeader, RS256};
+use josekit::jwt::JwtPayload;
+use openidconnect::core::{
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType, CoreGenderClaim,
+    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreRevocableToken, CoreRevocationErrorResponse, CoreTokenIntrospectionResponse, CoreTokenType,
+};
+use openidconnect::{
+    AdditionalClaims, AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields, IssuerUrl, Nonce, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope, StandardErrorResponse, StandardTokenResponse, TokenResponse,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+
+use crate::config::{Config, OidcProviderConfig};
+
+/// Every claim of the ID token beyond the standard ones (the fiscal code's claim among them).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct OtherClaims(HashMap<String, serde_json::Value>);
+impl AdditionalClaims for OtherClaims {}
+
+type Fields = IdTokenFields<
+    OtherClaims,
+    EmptyExtraTokenFields,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
+type Tokens = StandardTokenResponse<Fields, CoreTokenType>;
+type Client = openidconnect::Client<
+    OtherClaims,
+    CoreAuthDisplay,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJsonWebKey,
+    CoreAuthPrompt,
+    StandardErrorResponse<CoreErrorResponseType>,
+    Tokens,
+    CoreTokenIntrospectionResponse,
+    CoreRevocableToken,
+    CoreRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+pub struct Provider {
+    pub config: OidcProviderConfig,
+    metadata: OnceCell<CoreProviderMetadata>,
+}
+
+/// The relying party as loaded at start (no network: providers are discovered at first use).
+pub struct Oidc {
+    pub providers: Vec<Provider>,
+    key_pem: Vec<u8>,
+    kid: String,
+    redirect_uri: String,
+    http: openidconnect::reqwest::Client,
+}
+
+/// What the browser's session must keep between login and callback.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FlowSecret {
+    pub nonce: String,
+    pub pkce_verifier: String,
+}
+
+/// What a verified ID token says.
+#[derive(Debug, Clone)]
+pub struct Claims {
+    pub subject: String,
+    pub fiscal_code: Option<String>,
+    pub given_name: String,
+    pub family_name: String,
+    pub email: Option<String>,
+}
+
+/// `now` (the app's clock) plus `seconds`, as JWT times want it.
+fn at(now: time::OffsetDateTime, seconds: u64) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(now.unix_timestamp().max(0) as u64 + seconds)
+}
+
+impl Oidc {
+    pub fn load(config: &Config) -> anyhow::Result<Option<Oidc>> {
+        let c = &config.oidc;
+        if c.providers.is_empty() {
+            return Ok(None);
+        }
+        let key_pem = if c.key_path.trim().is_empty() {
+            Vec::new()
+        } else {
+            std::fs::read(&c.key_path)
+                .with_context(|| format!("oidc.key_path: cannot read {}", c.key_path))?
+        };
+        let needs_key = c
+            .providers
+            .iter()
+            .any(|p| p.auth_method == "private_key_jwt" || p.request_object);
+        let kid = if key_pem.is_empty() {
+            if needs_key {
+                anyhow::bail!("oidc.key_path: required by private_key_jwt and request objects");
+            }
+            String::new()
+        } else {
+            let key = openssl::pkey::PKey::private_key_from_pem(&key_pem)
+                .context("oidc.key_path: not a PEM key")?;
+            RS256
+                .signer_from_pem(&key_pem)
+                .context("oidc.key_path: not an RSA key")?;
+            let public = key.public_key_to_der()?;
+            base64_url(&Sha256::digest(public))
+        };
+        let http = openidconnect::reqwest::ClientBuilder::new()
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .context("cannot build the HTTP client for OIDC")?;
+        Ok(Some(Oidc {
+            providers: c
+                .providers
+                .iter()
+                .map(|p| Provider {
+                    config: p.clone(),
+                    metadata: OnceCell::new(),
+                })
+                .collect(),
+            key_pem,
+            kid,
+            redirect_uri: format!("{}/oidc/callback", config.base()),
+            http,
+        }))
+    }
+
+    pub fn provider(&self, name: &str) -> Option<&Provider> {
+        self.providers.iter().find(|p| p.config.name == name)
+    }
+
+    /// The public key of `oidc.key_path` as a JWK Set (`/oidc/jwks.json`).
+    pub fn jwks(&self) -> anyhow::Result<serde_json::Value> {
+        if self.key_pem.is_empty() {
+            return Ok(serde_json::json!({ "keys": [] }));
+        }
+        let mut jwk = RS256.key_pair_from_pem(&self.key_pem)?.to_jwk_public_key();
+        jwk.set_key_id(&self.kid);
+        jwk.set_key_use("sig");
+        jwk.set_algorithm("RS256");
+        Ok(serde_json::json!({ "keys": [serde_json::Value::Object(jwk.into())] }))
+    }
+
+    fn sign(&self, payload: &JwtPayload, typ: &str) -> anyhow::Result<String> {
+        let mut header = JwsHeader::new();
+        header.set_token_type(typ);
+        header.set_key_id(&self.kid);
+        let signer = RS256.signer_from_pem(&self.key_pem)?;
+        Ok(josekit::jwt::encode_with_signer(payload, &header, &signer)?)
+    }
+
+    async fn client(&self, p: &Provider) -> anyhow::Result<Client> {
+        let metadata = p
+            .metadata
+            .get_or_try_init(|| async {
+                let issuer = IssuerUrl::new(p.config.issuer.clone())?;
+                CoreProviderMetadata::discover_async(issuer, &self.http)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("discovery of {} failed: {e}", p.config.issuer))
+            })
+            .await?
+            .clone();
+        let secret =
+            (!p.config.client_secret.is_empty()).then(|| ClientSecret::new(p.config.client_secret.clone()));
+        let client =
+            Client::from_provider_metadata(metadata, ClientId::new(p.config.client_id.clone()), secret)
+                .set_redirect_uri(RedirectUrl::new(self.redirect_uri.clone())?)
+                .set_auth_type(if p.config.auth_method == "client_secret_basic" {
+                    AuthType::BasicAuth
+                } else {
+                    AuthType::RequestBody
+                });
+        Ok(client)
+    }
+
+    /// The authorization URL for `p`, with its state and what the callback will need.
+    pub async fn authorization(
+        &self,
+        p: &Provider,
+        now: time::OffsetDateTime,
+    ) -> anyhow::Result<(String, String, FlowSecret)> {
+        let client = self.client(p).await?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let state = CsrfToken::new_random();
+        let nonce = Nonce::new_random();
+        let (state2, nonce2) = (state.clone(), nonce.clone());
+        let mut request = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                move || state2,
+                move || nonce2,
+            )
+            .set_pkce_challenge(challenge.clone());
+        for scope in p.config.scopes.iter().filter(|s| s.as_str() != "openid") {
+            request = request.add_scope(Scope::new(scope.clone()));
+        }
+        if !p.config.acr_values.is_empty() {
+            request = request.add_extra_param("acr_values", p.config.acr_values.clone());
+        }
+        if !p.config.prompt.is_empty() {
+            request = request.add_extra_param("prompt", p.config.prompt.clone());
+        }
+        if p.config.request_object {
+            let mut payload = JwtPayload::new();
+            payload.set_issuer(&p.config.client_id);
+            payload.set_audience(vec![p.config.issuer.clone()]);
+            payload.set_issued_at(&at(now, 0));
+            payload.set_expires_at(&at(now, 300));
+            payload.set_jwt_id(CsrfToken::new_random().secret());
+            let mut scopes = vec!["openid".to_string()];
+            scopes.extend(p.config.scopes.iter().filter(|s| s.as_str() != "openid").cloned());
+            for (k, v) in [
+                ("client_id", p.config.client_id.as_str()),
+                ("response_type", "code"),
+                ("scope", &scopes.join(" ")),
+                ("redirect_uri", &self.redirect_uri),
+                ("state", state.secret()),
+                ("nonce", nonce.secret()),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+                ("acr_values", &p.config.acr_values),
+                ("prompt", &p.config.prompt),
+            ] {
+                if !v.is_empty() {
+                    payload.set_claim(k, Some(serde_json::Value::String(v.to_string())))?;
+                }
+            }
+            request = request.add_extra_param("request", self.sign(&payload, "oauth-authz-req+jwt")?);
+        }
+        let (url, _, _) = request.url();
+        Ok((
+            url.to_string(),
+            state.secret().clone(),
+            FlowSecret {
+                nonce: nonce.secret().clone(),
+                pkce_verifier: verifier.secret().clone(),
+            },
+        ))
+    }
+
+    /// Exchanges the code (with the PKCE verifier and the client authentication) and verifies the
+    /// ID token (signature by the provider's keys, issuer, audience, expiry, nonce).
+    pub async fn exchange(
+        &self,
+        p: &Provider,
+        code: &str,
+        secret: &FlowSecret,
+        now: time::OffsetDateTime,
+    ) -> anyhow::Result<Claims> {
+        let client = self.client(p).await?;
+        let mut request = client
+            .exchange_code(AuthorizationCode::new(code.to_string()))?
+            .set_pkce_verifier(PkceCodeVerifier::new(secret.pkce_verifier.clone()));
+        if p.config.auth_method == "private_key_jwt" {
+            let token_url = client
+                .token_uri()
+                .map(|u| u.to_string())
+                .context("the provider has no token endpoint")?;
+            let mut payload = JwtPayload::new();
+            payload.set_issuer(&p.config.client_id);
+            payload.set_subject(&p.config.client_id);
+            payload.set_audience(vec![token_url]);
+            payload.set_issued_at(&at(now, 0));
+            payload.set_expires_at(&at(now, 120));
+            payload.set_jwt_id(CsrfToken::new_random().secret());
+            let assertion = self.sign(&payload, "JWT")?;
+            request = request
+                .add_extra_param(
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                )
+                .add_extra_param("client_assertion", assertion);
+        }
+        let tokens = request
+            .request_async(&self.http)
+            .await
+            .map_err(|e| anyhow::anyhow!("token request refused: {}", token_error(&e)))?;
+        let id_token = tokens.id_token().context("the token response has no ID token")?;
+        let claims = id_token
+            .claims(&client.id_token_verifier(), &Nonce::new(secret.nonce.clone()))
+            .map_err(|e| anyhow::anyhow!("ID token refused: {e}"))?;
+        let other = &claims.additional_claims().0;
+        let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_string);
+        let localized = |c: Option<&openidconnect::LocalizedClaim<openidconnect::EndUserGivenName>>| {
+            c.and_then(|c| c.get(None)).map(|n| n.to_string())
+        };
+        Ok(Claims {
+            subject: claims.subject().to_string(),
+            fiscal_code: text(other.get(&p.config.fiscal_code_claim)),
+            given_name: localized(claims.given_name()).unwrap_or_default(),
+            family_name: claims
+                .family_name()
+                .and_then(|c| c.get(None))
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            email: claims.email().map(|e| e.to_string()),
+        })
+    }
+}
+
+fn token_error<RE: std::error::Error + 'static>(
+    e: &openidconnect::RequestTokenError<RE, StandardErrorResponse<CoreErrorResponseType>>,
+) -> String {
+    match e {
+        openidconnect::RequestTokenError::ServerResponse(r) => format!(
+            "{} {}",
+            r.error().as_ref(),
+            r.error_description().cloned().unwrap_or_default()
+        ),
+        other => other.to_string(),
+    }
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
