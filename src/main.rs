@@ -59,6 +59,10 @@ enum Command {
         /// Read the password from the first line of standard input (otherwise one is generated).
         #[arg(long)]
         password_stdin: bool,
+        /// The administrator's codice fiscale: lets them log in with SPID/CIE/CNS (level 2 stands in
+        /// for the TOTP code).
+        #[arg(long)]
+        fiscal_code: Option<String>,
     },
     /// Audit log commands.
     Audit {
@@ -267,9 +271,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             email,
             name,
             password_stdin,
+            fiscal_code,
         } => {
             let state = state(config).await?;
-            create_admin(&state, &email, &name, password_stdin).await
+            create_admin(&state, &email, &name, password_stdin, fiscal_code.as_deref()).await
         }
         Command::Audit {
             command: AuditCommand::Verify,
@@ -481,6 +486,7 @@ async fn create_admin(
     email: &str,
     name: &str,
     password_stdin: bool,
+    fiscal_code: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let (password, generated) = if password_stdin {
         let mut line = String::new();
@@ -506,6 +512,12 @@ async fn create_admin(
         },
     )
     .await;
+    let result = match (result, fiscal_code) {
+        (Ok(id), Some(cf)) => ordo::sso::service::set_fiscal_code(&mut tx, id, cf)
+            .await
+            .map(|_| id),
+        (other, _) => other,
+    };
     match result {
         Ok(id) => {
             tx.commit().await?;

@@ -351,3 +351,22 @@ elapsed() {
     local s=$(($(date +%s) - $1))
     if [ "$s" -ge 60 ]; then printf '%dm%02ds' $((s / 60)) $((s % 60)); else printf '%ds' "$s"; fi
 }
+
+# --------------------------------------------------------------------------
+# Single sign-on test peers
+# --------------------------------------------------------------------------
+
+# sso_venv: print the path of a Python venv with AgID's SPID tools (spid-sp-test,
+# spid-compliant-certificates) and pysaml2, pinned; made once, in the user's cache.
+# Also makes sure Debian's xmlsec1 is there (spid-sp-test and pysaml2 sign with it).
+sso_venv() {
+    local venv="${XDG_CACHE_HOME:-$HOME/.cache}/ordo/venv-sso-1"
+    need_apt xmlsec1 python3-venv >&2
+    if [ ! -x "$venv/bin/spid_sp_test" ] || ! "$venv/bin/python" -c 'import saml2' 2>/dev/null; then
+        log "installing spid-sp-test, spid-compliant-certificates and pysaml2 into $venv"
+        python3 -m venv "$venv" >&2
+        PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/pip" install --quiet \
+            spid-sp-test==1.2.18 spid-compliant-certificates==0.5.5 pysaml2==7.5.5 >&2
+    fi
+    printf '%s\n' "$venv"
+}

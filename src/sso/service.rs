@@ -510,3 +510,22 @@ async fn fresh_email(conn: &mut PgConnection, candidates: &[Option<String>], cf:
     }
     Ok(format!("{}@sso.invalid", cf.to_lowercase()))
 }
+
+/// Gives an account its codice fiscale, so that its holder can log in with SPID, CIE or a card (staff
+/// accounts are made by hand; members get theirs from the register).
+pub async fn set_fiscal_code(conn: &mut PgConnection, user_id: i64, raw: &str) -> AppResult<String> {
+    let cf = fiscal_code_of(raw).ok_or_else(|| {
+        AppError::Validation(vec![crate::error::FieldError::new(
+            "fiscal_code",
+            "Il codice fiscale deve avere 16 caratteri (o 11 cifre).",
+        )])
+    })?;
+    if repo::user_by_fiscal_code(conn, &cf).await?.is_some() {
+        return Err(AppError::Validation(vec![crate::error::FieldError::new(
+            "fiscal_code",
+            "Questo codice fiscale è già associato a un altro account.",
+        )]));
+    }
+    repo::set_user_fiscal_code(conn, user_id, &cf).await?;
+    Ok(cf)
+}

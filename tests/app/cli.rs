@@ -125,6 +125,42 @@ async fn create_admin_reads_the_password_from_stdin(pool: PgPool) {
     let out = ordo(&db, &["create-admin", "--email", "capo@example.org"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Esiste già"));
+
+    // With a codice fiscale (SPID/CIE/CNS login); a malformed one is refused and nothing is made.
+    let out = ordo(
+        &db,
+        &[
+            "create-admin",
+            "--email",
+            "vice@example.org",
+            "--fiscal-code",
+            "frrgli85m41l424x",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cf: Option<String> =
+        sqlx::query_scalar("SELECT fiscal_code FROM users WHERE email = 'vice@example.org'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(cf.as_deref(), Some("FRRGLI85M41L424X"));
+    let out = ordo(
+        &db,
+        &[
+            "create-admin",
+            "--email",
+            "terzo@example.org",
+            "--fiscal-code",
+            "XYZ",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("16 caratteri"));
+    let made: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE email = 'terzo@example.org'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(made, 0, "one transaction: no account without its codice fiscale");
 }
 
 #[test]

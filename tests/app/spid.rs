@@ -468,3 +468,56 @@ async fn metadata_is_signed_and_lists_what_spid_requires(pool: PgPool) {
     let tampered = xml.replace("c_test", "c_evil");
     assert!(Crypto::verify_signed_xml(&tampered, &cert, Some("ID")).is_err());
 }
+
+#[sqlx::test]
+async fn an_idp_initiated_logout_ends_the_persons_sessions_and_answers_signed(pool: PgPool) {
+    let (app, idp) = spid_app(pool).await;
+    let mut browser = app.fresh_browser();
+    let id = start(&mut browser).await;
+    let response = idp.response(&browser, &ok_resp(&id, GIULIA, "_a9"));
+    assert_eq!(
+        post_and_complete(&mut browser, &response).await.0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(browser.get("/portale").await.status, StatusCode::OK);
+
+    let sp = app.state.spid.as_deref().unwrap();
+    let request = format!(
+        r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_idplr1" Version="2.0" IssueInstant="{}" Destination="{}"><saml:Issuer>{IDP}</saml:Issuer><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient" NameQualifier="{IDP}">_transient42</saml:NameID><samlp:SessionIndex>_session7</samlp:SessionIndex></samlp:LogoutRequest>"#,
+        ordo::sso::saml::messages::instant(app.clock_now()),
+        sp.slo_url
+    );
+    // Unsigned: refused, the session lives on.
+    let mut idp_side = app.fresh_browser();
+    let unsigned = idp.redirect_query("SAMLRequest", &request);
+    let unsigned = unsigned.split("&SigAlg=").next().unwrap().to_string();
+    assert_eq!(
+        idp_side.get(&format!("/spid/slo?{unsigned}")).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(browser.get("/portale").await.status, StatusCode::OK);
+    // Signed: the person's sessions end and a signed LogoutResponse goes back to the IdP.
+    let r = idp_side
+        .get(&format!(
+            "/spid/slo?{}",
+            idp.redirect_query("SAMLRequest", &request)
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::FOUND);
+    let location = r.location().unwrap().to_string();
+    assert!(
+        location.starts_with(&format!("{IDP}/slo?SAMLResponse=")),
+        "{location}"
+    );
+    assert!(!query_param(&location, "Signature").is_empty());
+    let answer = inflate(&query_param(&location, "SAMLResponse"));
+    assert!(
+        answer.contains(r#"InResponseTo="_idplr1""#) && answer.contains("status:Success"),
+        "{answer}"
+    );
+    assert_ne!(
+        browser.get("/portale").await.status,
+        StatusCode::OK,
+        "the session ended"
+    );
+}
