@@ -15,7 +15,7 @@ pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 mod oidc;
 mod protocol;
 mod spid;
-pub use oidc::{OidcConfig, OidcProviderConfig};
+pub use oidc::{FederationConfig, OidcConfig, OidcProviderConfig, TrustMark};
 pub use protocol::ProtocolConfig;
 pub use spid::{SPID_ATTRIBUTES, SpidConfig};
 

@@ -72,6 +72,7 @@ routes! {
     get  "/oidc/{provider}/login"   Public        => sso::handlers::oidc_login;
     get  "/oidc/callback"           Public        => sso::handlers::oidc_callback;
     get  "/oidc/jwks.json"          Public        => sso::handlers::oidc_jwks;
+    get  "/.well-known/openid-federation" Public  => sso::handlers::openid_federation;
 
     // Own account (any logged-in person, staff included before enrolling the second factor).
     get  "/account"                 Authenticated => auth::handlers::account;

@@ -370,3 +370,17 @@ sso_venv() {
     fi
     printf '%s\n' "$venv"
 }
+
+# federation_venv: print the path of a venv with spid-cie-oidc (Italia's OIDC Federation
+# implementation, pinned), used to validate ordo's Entity Configuration. Its own venv: it pins
+# Django and pydantic 1, which AgID's SAML tools need not share.
+federation_venv() {
+    local venv="${XDG_CACHE_HOME:-$HOME/.cache}/ordo/venv-federation-1"
+    need_apt python3-venv >&2
+    if ! "$venv/bin/python" -c 'import spid_cie_oidc' 2>/dev/null; then
+        log "installing spid-cie-oidc into $venv"
+        python3 -m venv "$venv" >&2
+        PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/pip" install --quiet spid-cie-oidc==1.6.3 >&2
+    fi
+    printf '%s\n' "$venv"
+}

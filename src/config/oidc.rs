@@ -9,6 +9,30 @@ pub struct OidcConfig {
     /// PEM RSA key for `private_key_jwt` and signed request objects (public part at /oidc/jwks.json).
     pub key_path: String,
     pub providers: Vec<OidcProviderConfig>,
+    pub federation: FederationConfig,
+}
+
+/// `[oidc.federation]`: the relying party's Entity Configuration (SPID/CIE OIDC Federation).
+#[derive(Debug, Clone, Deserialize)]
+pub struct FederationConfig {
+    /// Serve `/.well-known/openid-federation`.
+    pub enabled: bool,
+    /// Empty: `<base_url>/` (the entity id is where `.well-known/openid-federation` is served).
+    pub entity_id: String,
+    /// The superiors (Trust Anchor or intermediate) that registered this relying party.
+    pub authority_hints: Vec<String>,
+    /// Trust marks issued to this relying party: `{ id = "...", trust_mark = "<JWT>" }`.
+    pub trust_marks: Vec<TrustMark>,
+    pub contacts: Vec<String>,
+    pub policy_uri: String,
+    /// Validity of each issued Entity Configuration.
+    pub lifetime_hours: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct TrustMark {
+    pub id: String,
+    pub trust_mark: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -56,6 +80,24 @@ impl Default for OidcProviderConfig {
 
 impl OidcConfig {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        let f = &self.federation;
+        if f.enabled {
+            if self.key_path.trim().is_empty() {
+                return Err(bad(
+                    "oidc.key_path",
+                    "required by oidc.federation (the entity's keys)",
+                ));
+            }
+            if f.authority_hints.is_empty() {
+                return Err(bad(
+                    "oidc.federation.authority_hints",
+                    "name at least one superior (the Trust Anchor)",
+                ));
+            }
+            if !(1..=720).contains(&f.lifetime_hours) {
+                return Err(bad("oidc.federation.lifetime_hours", "must be between 1 and 720"));
+            }
+        }
         let mut names = std::collections::HashSet::new();
         for p in &self.providers {
             let ok_name = !p.name.is_empty()

@@ -309,3 +309,23 @@ pub async fn cns_login(
     let method = format!("{} L{}", identity.method, identity.level);
     crate::auth::handlers::complete_login(&ctx, &user, safe_next(q.next.as_deref()), &method, true).await
 }
+
+/// The relying party's Entity Configuration (`/.well-known/openid-federation`), when
+/// `oidc.federation.enabled`.
+pub async fn openid_federation(ctx: Ctx) -> AppResult<Response> {
+    let oidc = ctx.state.oidc.clone().ok_or(AppError::NotFound)?;
+    if !ctx.state.config.oidc.federation.enabled {
+        return Err(AppError::NotFound);
+    }
+    let jwt = oidc
+        .entity_configuration(&ctx.state.config, ctx.state.now())
+        .map_err(AppError::internal)?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/entity-statement+jwt"),
+        )],
+        jwt,
+    )
+        .into_response())
+}

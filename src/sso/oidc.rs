@@ -89,15 +89,23 @@ pub struct Claims {
     pub email: Option<String>,
 }
 
-/// `now` (the app's clock) plus `seconds`, as JWT times want it.
-fn at(now: time::OffsetDateTime, seconds: u64) -> std::time::SystemTime {
-    std::time::UNIX_EPOCH + std::time::Duration::from_secs(now.unix_timestamp().max(0) as u64 + seconds)
+/// Sets a JWT time claim to `now` (the app's clock) plus `seconds`, in whole seconds (josekit would
+/// write `iat` with a fraction, which some federation implementations refuse).
+fn set_time(
+    payload: &mut JwtPayload,
+    claim: &str,
+    now: time::OffsetDateTime,
+    seconds: u64,
+) -> anyhow::Result<()> {
+    let value = now.unix_timestamp().max(0) as u64 + seconds;
+    payload.set_claim(claim, Some(serde_json::Value::from(value)))?;
+    Ok(())
 }
 
 impl Oidc {
     pub fn load(config: &Config) -> anyhow::Result<Option<Oidc>> {
         let c = &config.oidc;
-        if c.providers.is_empty() {
+        if c.providers.is_empty() && !c.federation.enabled {
             return Ok(None);
         }
         let key_pem = if c.key_path.trim().is_empty() {
@@ -147,6 +155,70 @@ impl Oidc {
 
     pub fn provider(&self, name: &str) -> Option<&Provider> {
         self.providers.iter().find(|p| p.config.name == name)
+    }
+
+    /// The relying party's Entity Configuration (OpenID Federation 1.0 as profiled by the SPID/CIE
+    /// OIDC Federation rules): self-signed, with the RP metadata CIE and SPID providers read.
+    pub fn entity_configuration(&self, config: &Config, now: time::OffsetDateTime) -> anyhow::Result<String> {
+        let f = &config.oidc.federation;
+        let base = config.base();
+        let entity_id = if f.entity_id.trim().is_empty() {
+            format!("{base}/")
+        } else {
+            f.entity_id.trim().to_string()
+        };
+        let contacts = if f.contacts.is_empty() {
+            vec![config.order.email.clone()]
+        } else {
+            f.contacts.clone()
+        };
+        let policy_uri = if f.policy_uri.is_empty() {
+            format!("{base}/")
+        } else {
+            f.policy_uri.clone()
+        };
+        let jwks = self.jwks()?;
+        let mut payload = JwtPayload::new();
+        payload.set_issuer(&entity_id);
+        payload.set_subject(&entity_id);
+        set_time(&mut payload, "iat", now, 0)?;
+        set_time(&mut payload, "exp", now, (f.lifetime_hours.max(1) as u64) * 3600)?;
+        let claims = serde_json::json!({
+            "jwks": jwks,
+            "authority_hints": f.authority_hints,
+            "trust_marks": f.trust_marks,
+            "metadata": {
+                "federation_entity": {
+                    "organization_name": config.order.name,
+                    "homepage_uri": format!("{base}/"),
+                    "policy_uri": policy_uri,
+                    "logo_uri": format!("{base}/logo"),
+                    "contacts": contacts,
+                },
+                "openid_relying_party": {
+                    "client_id": entity_id,
+                    "client_registration_types": ["automatic"],
+                    "application_type": "web",
+                    "client_name": config.order.short_name,
+                    "organization_name": config.order.name,
+                    "contacts": contacts,
+                    "redirect_uris": [self.redirect_uri],
+                    "response_types": ["code"],
+                    "grant_types": ["authorization_code"],
+                    "subject_type": "pairwise",
+                    "id_token_signed_response_alg": "RS256",
+                    "userinfo_signed_response_alg": "RS256",
+                    "token_endpoint_auth_method": "private_key_jwt",
+                    "jwks": jwks,
+                },
+            },
+        });
+        if let serde_json::Value::Object(map) = claims {
+            for (k, v) in map {
+                payload.set_claim(&k, Some(v))?;
+            }
+        }
+        self.sign(&payload, "entity-statement+jwt")
     }
 
     /// The public key of `oidc.key_path` as a JWK Set (`/oidc/jwks.json`).
@@ -224,8 +296,8 @@ impl Oidc {
             let mut payload = JwtPayload::new();
             payload.set_issuer(&p.config.client_id);
             payload.set_audience(vec![p.config.issuer.clone()]);
-            payload.set_issued_at(&at(now, 0));
-            payload.set_expires_at(&at(now, 300));
+            set_time(&mut payload, "iat", now, 0)?;
+            set_time(&mut payload, "exp", now, 300)?;
             payload.set_jwt_id(CsrfToken::new_random().secret());
             let mut scopes = vec!["openid".to_string()];
             scopes.extend(p.config.scopes.iter().filter(|s| s.as_str() != "openid").cloned());
@@ -280,8 +352,8 @@ impl Oidc {
             payload.set_issuer(&p.config.client_id);
             payload.set_subject(&p.config.client_id);
             payload.set_audience(vec![token_url]);
-            payload.set_issued_at(&at(now, 0));
-            payload.set_expires_at(&at(now, 120));
+            set_time(&mut payload, "iat", now, 0)?;
+            set_time(&mut payload, "exp", now, 120)?;
             payload.set_jwt_id(CsrfToken::new_random().secret());
             let assertion = self.sign(&payload, "JWT")?;
             request = request
