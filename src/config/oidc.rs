@@ -8,6 +8,8 @@ use super::{ConfigError, bad};
 pub struct OidcConfig {
     /// PEM RSA key for `private_key_jwt` and signed request objects (public part at /oidc/jwks.json).
     pub key_path: String,
+    /// PEM RSA key userinfo responses are encrypted to (CIE, SPID); public part in /oidc/jwks.json.
+    pub enc_key_path: String,
     pub providers: Vec<OidcProviderConfig>,
     pub federation: FederationConfig,
 }

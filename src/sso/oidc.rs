@@ -68,6 +68,8 @@ pub struct Oidc {
     pub providers: Vec<Provider>,
     key_pem: Vec<u8>,
     kid: String,
+    /// The key userinfo responses are encrypted to (public part in the JWKS with use "enc").
+    enc_key_pem: Vec<u8>,
     redirect_uri: String,
     http: openidconnect::reqwest::Client,
 }
@@ -132,6 +134,16 @@ impl Oidc {
             let public = key.public_key_to_der()?;
             base64_url(&Sha256::digest(public))
         };
+        let enc_key_pem = if c.enc_key_path.trim().is_empty() {
+            Vec::new()
+        } else {
+            let pem = std::fs::read(&c.enc_key_path)
+                .with_context(|| format!("oidc.enc_key_path: cannot read {}", c.enc_key_path))?;
+            josekit::jwe::RSA_OAEP
+                .decrypter_from_pem(&pem)
+                .context("oidc.enc_key_path: not an RSA key")?;
+            pem
+        };
         let http = openidconnect::reqwest::ClientBuilder::new()
             .redirect(openidconnect::reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(10))
@@ -148,6 +160,7 @@ impl Oidc {
                 .collect(),
             key_pem,
             kid,
+            enc_key_pem,
             redirect_uri: format!("{}/oidc/callback", config.base()),
             http,
         }))
@@ -183,7 +196,7 @@ impl Oidc {
         payload.set_subject(&entity_id);
         set_time(&mut payload, "iat", now, 0)?;
         set_time(&mut payload, "exp", now, (f.lifetime_hours.max(1) as u64) * 3600)?;
-        let claims = serde_json::json!({
+        let mut claims = serde_json::json!({
             "jwks": jwks,
             "authority_hints": f.authority_hints,
             "trust_marks": f.trust_marks,
@@ -209,10 +222,19 @@ impl Oidc {
                     "id_token_signed_response_alg": "RS256",
                     "userinfo_signed_response_alg": "RS256",
                     "token_endpoint_auth_method": "private_key_jwt",
+                    "userinfo_encrypted_response_alg": "RSA-OAEP",
+                    "userinfo_encrypted_response_enc": "A256CBC-HS512",
                     "jwks": jwks,
                 },
             },
         });
+        if self.enc_key_pem.is_empty()
+            && let Some(rp) = claims["metadata"]["openid_relying_party"].as_object_mut()
+        {
+            // Without an encryption key the provider must answer userinfo unencrypted.
+            rp.remove("userinfo_encrypted_response_alg");
+            rp.remove("userinfo_encrypted_response_enc");
+        }
         if let serde_json::Value::Object(map) = claims {
             for (k, v) in map {
                 payload.set_claim(&k, Some(v))?;
@@ -221,16 +243,26 @@ impl Oidc {
         self.sign(&payload, "entity-statement+jwt")
     }
 
-    /// The public key of `oidc.key_path` as a JWK Set (`/oidc/jwks.json`).
+    /// The public keys as a JWK Set (`/oidc/jwks.json`): `oidc.key_path` (use "sig") and, when set,
+    /// `oidc.enc_key_path` (use "enc").
     pub fn jwks(&self) -> anyhow::Result<serde_json::Value> {
-        if self.key_pem.is_empty() {
-            return Ok(serde_json::json!({ "keys": [] }));
+        let mut keys = Vec::new();
+        if !self.key_pem.is_empty() {
+            let mut jwk = RS256.key_pair_from_pem(&self.key_pem)?.to_jwk_public_key();
+            jwk.set_key_id(&self.kid);
+            jwk.set_key_use("sig");
+            jwk.set_algorithm("RS256");
+            keys.push(serde_json::Value::Object(jwk.into()));
         }
-        let mut jwk = RS256.key_pair_from_pem(&self.key_pem)?.to_jwk_public_key();
-        jwk.set_key_id(&self.kid);
-        jwk.set_key_use("sig");
-        jwk.set_algorithm("RS256");
-        Ok(serde_json::json!({ "keys": [serde_json::Value::Object(jwk.into())] }))
+        if !self.enc_key_pem.is_empty() {
+            let key = openssl::pkey::PKey::private_key_from_pem(&self.enc_key_pem)?;
+            let mut jwk = RS256.key_pair_from_pem(&self.enc_key_pem)?.to_jwk_public_key();
+            jwk.set_key_id(base64_url(&Sha256::digest(key.public_key_to_der()?)));
+            jwk.set_key_use("enc");
+            jwk.set_algorithm("RSA-OAEP");
+            keys.push(serde_json::Value::Object(jwk.into()));
+        }
+        Ok(serde_json::json!({ "keys": keys }))
     }
 
     fn sign(&self, payload: &JwtPayload, typ: &str) -> anyhow::Result<String> {
@@ -376,7 +408,7 @@ impl Oidc {
         let localized = |c: Option<&openidconnect::LocalizedClaim<openidconnect::EndUserGivenName>>| {
             c.and_then(|c| c.get(None)).map(|n| n.to_string())
         };
-        Ok(Claims {
+        let mut result = Claims {
             subject: claims.subject().to_string(),
             fiscal_code: text(other.get(&p.config.fiscal_code_claim)),
             given_name: localized(claims.given_name()).unwrap_or_default(),
@@ -386,7 +418,90 @@ impl Oidc {
                 .map(|n| n.to_string())
                 .unwrap_or_default(),
             email: claims.email().map(|e| e.to_string()),
-        })
+        };
+        // CIE (and SPID) OIDC providers keep the attributes for the userinfo endpoint.
+        if result.fiscal_code.is_none() {
+            let access_token = openidconnect::OAuth2TokenResponse::access_token(&tokens)
+                .secret()
+                .clone();
+            let info = self.userinfo(p, &access_token).await?;
+            if info.get("sub").and_then(|v| v.as_str()) != Some(result.subject.as_str()) {
+                anyhow::bail!("userinfo is about another subject than the ID token");
+            }
+            let get = |k: &str| info.get(k).and_then(|v| v.as_str()).map(str::to_string);
+            result.fiscal_code = get(&p.config.fiscal_code_claim);
+            if result.given_name.is_empty() {
+                result.given_name = get("given_name").unwrap_or_default();
+            }
+            if result.family_name.is_empty() {
+                result.family_name = get("family_name").unwrap_or_default();
+            }
+            result.email = result.email.or_else(|| get("email"));
+        }
+        Ok(result)
+    }
+
+    /// The userinfo claims: plain JSON, a JWT signed by the provider, or (CIE, SPID) that JWT
+    /// encrypted to our `oidc.enc_key_path` key (RSA-OAEP / RSA-OAEP-256).
+    async fn userinfo(
+        &self,
+        p: &Provider,
+        access_token: &str,
+    ) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+        let metadata = p.metadata.get().context("provider not discovered")?;
+        let url = metadata
+            .userinfo_endpoint()
+            .context("no claims in the ID token and no userinfo endpoint")?
+            .url()
+            .clone();
+        let response = self.http.get(url).bearer_auth(access_token).send().await?;
+        if !response.status().is_success() {
+            anyhow::bail!("userinfo answered {}", response.status());
+        }
+        let content_type = response
+            .headers()
+            .get(openidconnect::reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = response.text().await?;
+        if content_type.starts_with("application/json") {
+            return Ok(serde_json::from_str(&body)?);
+        }
+        let mut jws = body.trim().to_string();
+        if jws.split('.').count() == 5 {
+            if self.enc_key_pem.is_empty() {
+                anyhow::bail!("userinfo is encrypted but oidc.enc_key_path is not set");
+            }
+            let header = josekit::jwe::deserialize_compact(
+                &jws,
+                &josekit::jwe::RSA_OAEP.decrypter_from_pem(&self.enc_key_pem)?,
+            )
+            .or_else(|_| {
+                josekit::jwe::deserialize_compact(
+                    &jws,
+                    &josekit::jwe::RSA_OAEP_256.decrypter_from_pem(&self.enc_key_pem)?,
+                )
+            })
+            .context("userinfo cannot be decrypted with oidc.enc_key_path")?;
+            jws = String::from_utf8(header.0).context("decrypted userinfo is not text")?;
+        }
+        // A JWS signed by one of the provider's keys.
+        let jwks_url = metadata.jwks_uri().url().clone();
+        let jwks = josekit::jwk::JwkSet::from_bytes(self.http.get(jwks_url).send().await?.bytes().await?)?;
+        let kid = josekit::jwt::decode_header(&jws)?
+            .claim("kid")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .context("signed userinfo without kid")?;
+        let jwk = jwks
+            .get(&kid)
+            .into_iter()
+            .next()
+            .context("userinfo signed by an unknown key")?;
+        let (payload, _) = josekit::jwt::decode_with_verifier(&jws, &RS256.verifier_from_jwk(jwk)?)
+            .context("userinfo signature not valid")?;
+        Ok(payload.claims_set().clone())
     }
 }
 

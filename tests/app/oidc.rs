@@ -26,6 +26,10 @@ enum Lie {
     Nonce,
     Audience,
     Issuer,
+    /// Honest, CIE-style: the fiscal number only in the userinfo response, signed and encrypted.
+    ClaimsInUserinfo,
+    /// The userinfo response names another subject.
+    UserinfoSubject,
 }
 
 #[derive(Clone)]
@@ -33,6 +37,8 @@ struct Provider {
     issuer: String,
     key_pem: Vec<u8>,
     rp_public_pem: Vec<u8>,
+    /// The public part of the relying party's encryption key (userinfo is encrypted to it).
+    rp_enc_public_pem: Vec<u8>,
     lie: Arc<Mutex<Lie>>,
     /// code → (PKCE challenge, nonce) as the authorization request gave them.
     codes: Arc<Mutex<HashMap<String, (String, String)>>>,
@@ -44,6 +50,7 @@ async fn discovery(State(p): State<Provider>) -> Json<serde_json::Value> {
         "authorization_endpoint": format!("{}/authorize", p.issuer),
         "token_endpoint": format!("{}/token", p.issuer),
         "jwks_uri": format!("{}/jwks", p.issuer),
+        "userinfo_endpoint": format!("{}/userinfo", p.issuer),
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -124,11 +131,13 @@ async fn token(
     id.set_claim("nonce", Some(nonce.into())).unwrap();
     id.set_claim("given_name", Some("Giulia".into())).unwrap();
     id.set_claim("family_name", Some("Ferri".into())).unwrap();
-    id.set_claim(
-        "https://attributes.eid.gov.it/fiscal_number",
-        Some("TINIT-FRRGLI85M41L424X".into()),
-    )
-    .unwrap();
+    if !matches!(lie, Lie::ClaimsInUserinfo | Lie::UserinfoSubject) {
+        id.set_claim(
+            "https://attributes.eid.gov.it/fiscal_number",
+            Some("TINIT-FRRGLI85M41L424X".into()),
+        )
+        .unwrap();
+    }
     let mut header = JwsHeader::new();
     header.set_key_id("provider-key");
     let signer = RS256.signer_from_pem(&p.key_pem).unwrap();
@@ -138,6 +147,43 @@ async fn token(
         Json(
             serde_json::json!({ "access_token": "at", "token_type": "Bearer", "expires_in": 300, "id_token": id_token }),
         ),
+    )
+}
+
+/// The userinfo endpoint as CIE's: a JWT signed by the provider, encrypted to the client's enc key.
+async fn userinfo(
+    State(p): State<Provider>,
+) -> (StatusCode, [(axum::http::HeaderName, &'static str); 1], String) {
+    let lie = *p.lie.lock().unwrap();
+    let mut claims = JwtPayload::new();
+    claims.set_subject(if lie == Lie::UserinfoSubject {
+        "someone-else"
+    } else {
+        "sub-42"
+    });
+    claims
+        .set_claim(
+            "https://attributes.eid.gov.it/fiscal_number",
+            Some("TINIT-FRRGLI85M41L424X".into()),
+        )
+        .unwrap();
+    claims.set_claim("family_name", Some("Ferri".into())).unwrap();
+    let mut header = JwsHeader::new();
+    header.set_key_id("provider-key");
+    let signed =
+        josekit::jwt::encode_with_signer(&claims, &header, &RS256.signer_from_pem(&p.key_pem).unwrap())
+            .unwrap();
+    let mut jwe_header = josekit::jwe::JweHeader::new();
+    jwe_header.set_content_encryption("A256CBC-HS512");
+    jwe_header.set_content_type("JWT");
+    let encrypter = josekit::jwe::RSA_OAEP
+        .encrypter_from_pem(&p.rp_enc_public_pem)
+        .unwrap();
+    let jwe = josekit::jwe::serialize_compact(signed.as_bytes(), &jwe_header, &encrypter).unwrap();
+    (
+        StatusCode::OK,
+        [(axum::http::header::CONTENT_TYPE, "application/jose")],
+        jwe,
     )
 }
 
@@ -155,10 +201,13 @@ async fn setup(pool: PgPool) -> (TestApp, Provider, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let (rp_key, rp_public) = rsa_pem();
     std::fs::write(dir.path().join("rp.key"), &rp_key).unwrap();
+    let (rp_enc_key, rp_enc_public) = rsa_pem();
+    std::fs::write(dir.path().join("rp-enc.key"), &rp_enc_key).unwrap();
     let provider = Provider {
         issuer: issuer.clone(),
         key_pem: rsa_pem().0,
         rp_public_pem: rp_public,
+        rp_enc_public_pem: rp_enc_public,
         lie: Arc::new(Mutex::new(Lie::None)),
         codes: Arc::new(Mutex::new(HashMap::new())),
     };
@@ -166,11 +215,13 @@ async fn setup(pool: PgPool) -> (TestApp, Provider, tempfile::TempDir) {
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/jwks", get(jwks))
         .route("/token", post(token))
+        .route("/userinfo", get(userinfo))
         .with_state(provider.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
     let toml = format!(
         r#"[oidc]
 key_path = "{}"
+enc_key_path = "{}"
 [[oidc.providers]]
 name = "test"
 label = "Entra con il provider di prova"
@@ -179,7 +230,8 @@ client_id = "ordo-test"
 acr_values = "https://www.spid.gov.it/SpidL2"
 request_object = true
 "#,
-        dir.path().join("rp.key").display()
+        dir.path().join("rp.key").display(),
+        dir.path().join("rp-enc.key").display()
     );
     let file = dir.path().join("ordo.toml");
     std::fs::write(&file, toml).unwrap();
@@ -266,6 +318,32 @@ async fn an_honest_provider_logs_the_person_in(pool: PgPool) {
     // The same callback again: the state is spent.
     let r = callback(&mut browser, &state, &code).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // CIE-style: the fiscal number only in the userinfo response, signed and encrypted to the key
+    // ordo publishes with use "enc".
+    assert!(
+        keys.body.contains("\"enc\"") && keys.body.contains("RSA-OAEP"),
+        "{}",
+        keys.body
+    );
+    *p.lie.lock().unwrap() = Lie::ClaimsInUserinfo;
+    let mut cie = app.fresh_browser();
+    let (state, code) = authorize(&mut cie, &p).await;
+    let r = callback(&mut cie, &state, &code).await;
+    assert_eq!(
+        (r.status, r.location()),
+        (StatusCode::SEE_OTHER, Some("/portale")),
+        "{:?}",
+        r.texts(".alert")
+    );
+    // A userinfo response about someone else than the ID token: refused.
+    *p.lie.lock().unwrap() = Lie::UserinfoSubject;
+    let mut other = app.fresh_browser();
+    let (state, code) = authorize(&mut other, &p).await;
+    assert_eq!(
+        callback(&mut other, &state, &code).await.status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[sqlx::test]

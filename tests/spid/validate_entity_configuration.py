@@ -64,6 +64,9 @@ def main(entity_id):
         errors.append("openid_relying_party.jwks needs keys, each with its use")
     if any(not u.startswith(entity_id.rstrip("/")) for u in rp.get("redirect_uris") or []):
         errors.append("a redirect URI is not under the entity id")
+    uses = {k.get("use") for k in (rp.get("jwks") or {}).get("keys") or []}
+    if rp.get("userinfo_encrypted_response_alg") and "enc" not in uses:
+        errors.append("userinfo encryption announced without a key with use enc")
     if rp.get("token_endpoint_auth_method") != "private_key_jwt":
         errors.append("token_endpoint_auth_method must be private_key_jwt")
     for e in errors:
