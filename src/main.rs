@@ -84,7 +84,7 @@ enum Command {
     /// SPID service provider commands.
     Spid {
         #[command(subcommand)]
-        command: SpidCommand,
+        command: ordo::sso::cli::SpidCommand,
     },
 }
 
@@ -105,24 +105,6 @@ struct ImportArgs {
     /// Where to write the rejected rows with their reasons (default: FILE's name + .scartate.csv).
     #[arg(long, value_name = "OUT.csv")]
     rejected: Option<PathBuf>,
-}
-
-#[derive(Subcommand)]
-enum SpidCommand {
-    /// Make the service provider's RSA key and self-signed certificate as Avviso SPID n. 29 v3 wants
-    /// them (subject from [order] and [spid]: ipa_code or vat_number, locality, entity_id). Refuses
-    /// to overwrite an existing key.
-    Keygen {
-        #[arg(long)]
-        key: PathBuf,
-        #[arg(long)]
-        cert: PathBuf,
-        /// Validity in days.
-        #[arg(long, default_value_t = 730)]
-        days: u32,
-    },
-    /// Print the signed SP metadata (what /spid/metadata serves), to send to AgID.
-    Metadata,
 }
 
 #[derive(Subcommand)]
@@ -293,28 +275,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Protocol { command } => protocol_command(command, config).await,
         Command::Import { command } => import_command(command, config).await,
-        Command::Spid { command } => spid_command(command, config),
-    }
-}
-
-fn spid_command(command: SpidCommand, config: Config) -> anyhow::Result<ExitCode> {
-    use ordo::sso::saml;
-    match command {
-        SpidCommand::Keygen { key, cert, days } => {
-            let entity_id = saml::entity_id(&config);
-            saml::keygen::generate(&config, &entity_id, &key, &cert, days)?;
-            println!(
-                "key {} and certificate {} written for {entity_id}",
-                key.display(),
-                cert.display()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        SpidCommand::Metadata => {
-            let sp = saml::Sp::load(&config)?.context("set spid.enabled = true (and its keys) first")?;
-            println!("{}", saml::messages::metadata(&sp, &config)?);
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Spid { command } => ordo::sso::cli::run(command, &config),
     }
 }
 

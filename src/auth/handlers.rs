@@ -53,61 +53,14 @@ async fn login_page(
     error: Option<String>,
     notice: Option<String>,
 ) -> AppResult<LoginPage> {
-    let spid_idps = ctx
-        .state
-        .spid
-        .as_deref()
-        .map(|sp| {
-            let mut idps: Vec<SsoChoice> = sp
-                .idps
-                .values()
-                .map(|idp| SsoChoice {
-                    href: format!(
-                        "/spid/login?idp={}{}",
-                        url::form_urlencoded::byte_serialize(idp.entity_id.as_bytes()).collect::<String>(),
-                        next.as_deref()
-                            .map(|n| format!(
-                                "&next={}",
-                                url::form_urlencoded::byte_serialize(n.as_bytes()).collect::<String>()
-                            ))
-                            .unwrap_or_default()
-                    ),
-                    name: idp.name.clone(),
-                })
-                .collect();
-            idps.sort_by_key(|a| a.name.to_lowercase());
-            idps
-        })
-        .unwrap_or_default();
+    let choices = crate::sso::login_choices(&ctx.state, next.as_deref());
     Ok(LoginPage {
         layout: ctx.layout("Accedi").await?,
         csrf_token: ctx.csrf_token().await?,
         email: email.to_string(),
-        spid_idps,
-        cns: ctx.state.cns.is_some(),
-        oidc_providers: ctx
-            .state
-            .oidc
-            .as_deref()
-            .map(|o| {
-                o.providers
-                    .iter()
-                    .map(|p| SsoChoice {
-                        href: format!(
-                            "/oidc/{}/login{}",
-                            p.config.name,
-                            next.as_deref()
-                                .map(|n| format!(
-                                    "?next={}",
-                                    url::form_urlencoded::byte_serialize(n.as_bytes()).collect::<String>()
-                                ))
-                                .unwrap_or_default()
-                        ),
-                        name: p.config.label.clone(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
+        spid_idps: choices.spid,
+        cns: choices.cns,
+        oidc_providers: choices.oidc,
         next: next.unwrap_or_default(),
         error,
         notice,

@@ -7,7 +7,7 @@ pub mod password;
 pub(crate) mod repo;
 pub mod service;
 pub mod totp;
-mod views;
+pub mod views;
 
 pub use model::{Decision, Permission, Principal, Role};
 pub use repo::UserRow;
