@@ -13,16 +13,18 @@ use url::Url;
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
 mod oidc;
+mod payments;
 mod protocol;
 mod spid;
 pub use oidc::{FederationConfig, OidcConfig, OidcProviderConfig, TrustMark};
+pub use payments::{AnnualFee, PaymentsConfig, Reduction};
 pub use protocol::ProtocolConfig;
 pub use spid::{SPID_ATTRIBUTES, SpidConfig};
 
 /// Sections whose keys can be overridden as `ORDO_<SECTION>_<KEY>`.
 const SECTIONS: &[&str] = &[
     "database", "log", "tls", "http", "session", "security", "smtp", "order", "albo", "protocol", "spid",
-    "cns",
+    "cns", "payments",
 ];
 
 /// Fields of a member the public Albo may show without consent (the list is configurable).
@@ -59,6 +61,7 @@ pub struct Config {
     pub spid: SpidConfig,
     pub cns: CnsConfig,
     pub oidc: OidcConfig,
+    pub payments: PaymentsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -354,6 +357,8 @@ impl Config {
             return Err(bad("order.name", "must not be empty"));
         }
         self.protocol.validate()?;
+        let sections: Vec<String> = self.albo.sections.iter().map(|s| s.code.clone()).collect();
+        self.payments.validate(&sections)?;
         self.spid.validate()?;
         self.oidc.validate()?;
         if self.cns.enabled && self.cns.ca_bundle_path.trim().is_empty() {

@@ -265,29 +265,21 @@ pub async fn seed_members(state: &AppState, n: u64) -> AppResult<usize> {
     Ok(created)
 }
 
-/// Mario Rossi (member, registered) and Giulia Bianchi (applicant), linked to their demo accounts.
+/// Mario Rossi (member, registered), linked to his demo account. Giulia Bianchi, the demo applicant,
+/// has an account and no register entry yet: she presents her application from the portal
+/// (`/portale/iscrizione`), as a real applicant does.
 async fn seed_account_members(state: &AppState) -> AppResult<usize> {
     let now = state.now();
     let day = today(now);
     let actor = Actor::system("seed-demo");
-    let people = [
-        (
-            "iscritto@demo.example",
-            "Rossi",
-            "Mario",
-            time::macros::date!(1980 - 04 - 12),
-            Sex::M,
-            true,
-        ),
-        (
-            "richiedente@demo.example",
-            "Bianchi",
-            "Giulia",
-            time::macros::date!(1998 - 09 - 23),
-            Sex::F,
-            false,
-        ),
-    ];
+    let people = [(
+        "iscritto@demo.example",
+        "Rossi",
+        "Mario",
+        time::macros::date!(1980 - 04 - 12),
+        Sex::M,
+        true,
+    )];
     let mut created = 0;
     let mut tx = state.pool.begin().await?;
     for (email, surname, name, birth, sex, registered) in people {

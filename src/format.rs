@@ -46,3 +46,34 @@ mod tests {
         assert_eq!(rome_year(datetime!(2026-12-31 23:00:00 UTC)), 2027);
     }
 }
+
+/// An amount as Italians write it: "1.234,56 €".
+pub fn euro(amount: rust_decimal::Decimal) -> String {
+    let rounded = amount.round_dp(2);
+    let negative = rounded.is_sign_negative() && !rounded.is_zero();
+    let text = format!("{:.2}", rounded.abs());
+    let (int, dec) = text.split_once('.').unwrap_or((text.as_str(), "00"));
+    let mut grouped = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push('.');
+        }
+        grouped.push(ch);
+    }
+    format!("{}{grouped},{dec} €", if negative { "-" } else { "" })
+}
+
+#[cfg(test)]
+mod euro_tests {
+    use rust_decimal::Decimal;
+
+    #[test]
+    fn italian_amounts() {
+        let d = |s: &str| s.parse::<Decimal>().expect("decimal");
+        assert_eq!(super::euro(d("16")), "16,00 €");
+        assert_eq!(super::euro(d("1234.5")), "1.234,50 €");
+        assert_eq!(super::euro(d("1000000")), "1.000.000,00 €");
+        assert_eq!(super::euro(d("0.01")), "0,01 €");
+        assert_eq!(super::euro(d("-90")), "-90,00 €");
+    }
+}

@@ -247,6 +247,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 "{created} demo members created ({:.1} s); the register holds demo members 1..{members}.",
                 started.elapsed().as_secs_f64()
             );
+            let year = ordo::format::rome_year(state.now());
+            let fees = ordo::payments::service::generate_annual_fees(
+                &state,
+                &ordo::audit::Actor::system("seed-demo"),
+                year,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("seed-demo annual fees: {e:?}"))?;
+            println!("{fees} annual fee positions {year} created (pagoPA notices in the portal).");
             Ok(ExitCode::SUCCESS)
         }
         Command::CreateAdmin {

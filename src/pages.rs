@@ -29,6 +29,7 @@ pub struct BackofficeHome {
     pub can_read_members: bool,
     pub can_handle_requests: bool,
     pub can_read_protocol: bool,
+    pub can_read_payments: bool,
     pub can_import: bool,
 }
 
@@ -44,6 +45,7 @@ pub async fn backoffice_home(ctx: Ctx) -> AppResult<BackofficeHome> {
         can_read_members: p.decide(Permission::MembersRead) == Decision::Allow,
         can_handle_requests: p.decide(Permission::RequestsManage) == Decision::Allow,
         can_read_protocol: p.decide(Permission::ProtocolRead) == Decision::Allow,
+        can_read_payments: p.decide(Permission::PaymentsRead) == Decision::Allow,
         can_import: p.decide(Permission::Import) == Decision::Allow,
         layout: ctx.layout("Back office").await?,
     })

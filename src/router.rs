@@ -15,7 +15,9 @@ use axum::routing::MethodRouter;
 use crate::auth::{CurrentUser, Decision, Permission, Principal};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::{api, audit, auth, gdpr, import, members, ops, pages, protocol, requests, sso, web};
+use crate::{
+    api, audit, auth, documents, gdpr, import, members, ops, pages, payments, protocol, requests, sso, web,
+};
 
 /// One registered route: method (lower case, as in `axum::routing`), path pattern and permission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +76,10 @@ routes! {
     get  "/oidc/jwks.json"          Public        => sso::handlers::oidc_jwks;
     get  "/.well-known/openid-federation" Public  => sso::handlers::openid_federation;
 
+    // Verification of the documents ordo issues (QR codes point here).
+    get  "/verifica"                Public        => documents::handlers::verify_form;
+    get  "/verifica/{code}"         Public        => documents::handlers::verify;
+
     // Own account (any logged-in person, staff included before enrolling the second factor).
     get  "/account"                 Authenticated => auth::handlers::account;
     post "/account/password"        Authenticated => auth::handlers::change_password;
@@ -104,6 +110,18 @@ routes! {
     get  "/portale/messaggi/{id}"   Portal        => requests::handlers::my_thread;
     post "/portale/messaggi/{id}"   Portal        => requests::handlers::my_reply;
     get  "/portale/allegati/{id}"   Portal        => requests::handlers::my_attachment;
+    get  "/portale/tesserino"       Portal        => documents::handlers::card;
+    get  "/portale/tesserino.pdf"   Portal        => documents::handlers::card_pdf;
+    get  "/portale/documenti"       Portal        => documents::handlers::documents;
+    get  "/portale/documenti/{id}"  Portal        => documents::handlers::my_document;
+    post "/portale/autocertificazione" Portal     => documents::handlers::self_certification;
+    post "/portale/richieste/certificato" Portal  => documents::handlers::request_certificate;
+    post "/portale/richieste/cancellazione" Portal => documents::handlers::request_cancellation;
+    get  "/portale/iscrizione"      Portal        => requests::enrolment::form;
+    post "/portale/iscrizione"      Portal        => requests::enrolment::submit;
+    get  "/portale/pagamenti"       Portal        => payments::handlers::mine;
+    get  "/portale/pagamenti/{id}/avviso.pdf" Portal => payments::handlers::my_notice;
+    get  "/portale/pagamenti/{id}/ricevuta.pdf" Portal => payments::handlers::my_receipt;
 
     // Back office.
     get  "/backoffice"              Backoffice    => pages::backoffice_home;
@@ -129,6 +147,12 @@ routes! {
     get  "/backoffice/protocollo/{id}" ProtocolRead => protocol::handlers::detail;
     post "/backoffice/protocollo/{id}/annulla" ProtocolAnnul => protocol::handlers::annul;
     get  "/backoffice/protocollo/pregresso" ProtocolRead => protocol::handlers::legacy;
+    get  "/backoffice/pagamenti"    PaymentsRead  => payments::handlers::list;
+    get  "/backoffice/pagamenti/morosi" PaymentsRead => payments::handlers::arrears;
+    get  "/backoffice/pagamenti/{id}/avviso.pdf" PaymentsRead => payments::handlers::staff_notice;
+    post "/backoffice/pagamenti/quote-annuali" PaymentsManage => payments::handlers::annual_fees;
+    post "/backoffice/pagamenti/riconciliazione" PaymentsManage => payments::handlers::reconcile_upload;
+    post "/backoffice/pagamenti/posizione" PaymentsManage => payments::handlers::create_other;
     get  "/backoffice/import"       Import        => import::handlers::index;
     post "/backoffice/import"       Import        => import::handlers::upload;
     get  "/backoffice/import/modello/{kind}" Import => import::handlers::template;

@@ -106,6 +106,10 @@ pub enum Permission {
     ProtocolAnnul,
     /// Import data from CSV files (members, legacy protocol entries).
     Import,
+    /// See payment positions, notices and arrears.
+    PaymentsRead,
+    /// Generate the annual fees and import the pagoPA reconciliation.
+    PaymentsManage,
 }
 
 impl Permission {
@@ -131,11 +135,18 @@ pub const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             Permission::RequestsManage,
             Permission::ProtocolRead,
             Permission::ProtocolWrite,
+            Permission::PaymentsRead,
+            Permission::PaymentsManage,
         ],
     ),
     (
         Role::Treasurer,
-        &[Permission::Backoffice, Permission::MembersRead],
+        &[
+            Permission::Backoffice,
+            Permission::MembersRead,
+            Permission::PaymentsRead,
+            Permission::PaymentsManage,
+        ],
     ),
     (
         Role::President,
@@ -143,6 +154,7 @@ pub const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             Permission::Backoffice,
             Permission::MembersRead,
             Permission::ProtocolRead,
+            Permission::PaymentsRead,
         ],
     ),
     (
@@ -156,6 +168,7 @@ pub const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             Permission::AuditRead,
             Permission::MembersRead,
             Permission::ProtocolRead,
+            Permission::PaymentsRead,
         ],
     ),
     (Role::VideoOfficer, &[Permission::Backoffice]),

@@ -173,7 +173,7 @@ pub fn transition(current: Option<Status>, kind: EventKind) -> Result<Status, St
     use Status as S;
     let next = match (current, kind) {
         (None, E::Application) => Some(S::Applicant),
-        (None, E::TransferIn) => Some(S::Active),
+        (None | Some(S::Applicant), E::TransferIn) => Some(S::Active),
         (Some(S::Applicant), E::Registration) => Some(S::Active),
         (Some(S::Active), E::Suspension) => Some(S::Suspended),
         (Some(S::Suspended), E::Reinstatement) => Some(S::Active),

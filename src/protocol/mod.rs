@@ -11,4 +11,4 @@ pub mod service;
 mod views;
 
 pub use model::{Content, Correspondent, Direction, Document, Dossier, NewRegistration, Segnatura};
-pub use service::{Registered, register};
+pub use service::{Pending, Registered, register};

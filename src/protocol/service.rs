@@ -72,6 +72,70 @@ pub async fn register(
     r: NewRegistration,
 ) -> AppResult<Registered> {
     let registered = insert(conn, config, now, actor, &r).await?;
+    audit_registration(conn, now, actor, &r, &registered).await?;
+    Ok(registered)
+}
+
+/// A registration whose last document is produced once its number is known (a certificate that
+/// prints its own segnatura): `begin`, render with `Pending::segnatura`, `add_document`, `finish`.
+/// All in the caller's transaction, like [`register`].
+pub struct Pending {
+    registration: NewRegistration,
+    registered: Registered,
+}
+
+pub async fn begin(
+    conn: &mut PgConnection,
+    config: &ProtocolConfig,
+    now: OffsetDateTime,
+    actor: &Actor,
+    r: NewRegistration,
+) -> AppResult<Pending> {
+    let registered = insert(conn, config, now, actor, &r).await?;
+    Ok(Pending {
+        registration: r,
+        registered,
+    })
+}
+
+impl Pending {
+    pub fn segnatura(&self) -> &Segnatura {
+        &self.registered.segnatura
+    }
+
+    pub fn id(&self) -> i64 {
+        self.registered.id
+    }
+
+    pub async fn add_document(
+        &mut self,
+        conn: &mut PgConnection,
+        d: super::model::Document,
+    ) -> AppResult<()> {
+        let position = self.registered.documents.len() as i32 + 1;
+        repo::insert_document(conn, self.registered.id, position, &d).await?;
+        self.registered.documents.push((d.file_name, d.size, d.sha256));
+        Ok(())
+    }
+
+    pub async fn finish(
+        self,
+        conn: &mut PgConnection,
+        now: OffsetDateTime,
+        actor: &Actor,
+    ) -> AppResult<Registered> {
+        audit_registration(conn, now, actor, &self.registration, &self.registered).await?;
+        Ok(self.registered)
+    }
+}
+
+async fn audit_registration(
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    r: &NewRegistration,
+    registered: &Registered,
+) -> AppResult<()> {
     let documents: Vec<_> = registered
         .documents
         .iter()
@@ -97,7 +161,7 @@ pub async fn register(
         },
     )
     .await?;
-    Ok(registered)
+    Ok(())
 }
 
 /// The registration without its audit entry. Only [`register`] and the benchmark that measures what

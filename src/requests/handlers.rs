@@ -191,6 +191,13 @@ pub async fn act(ctx: Ctx, Path(id): Path<i64>, RawForm(body): RawForm) -> AppRe
         action,
         value(&p, "note").unwrap_or_default(),
         value(&p, "pec"),
+        &service::Resolution {
+            number: value(&p, "resolution_number")
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+            date: value(&p, "resolution_date").and_then(crate::members::model::parse_date),
+        },
     )
     .await;
     settle(

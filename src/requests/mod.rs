@@ -2,6 +2,7 @@
 //! member makes; each kind says what approval does to the register.
 
 pub mod attachments;
+pub mod enrolment;
 pub mod handlers;
 pub mod model;
 mod repo;

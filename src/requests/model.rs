@@ -136,10 +136,27 @@ pub enum Kind {
     Photo,
     /// A conversation with the secretariat (messages with attachments); it is closed, not decided.
     Message,
+    /// A certificate of membership, with the stamp duty paid through pagoPA or an exemption declared.
+    Certificate,
+    /// Cancellation from the Albo, decided by the council.
+    Cancellation,
+    /// Registration by transfer from another order, decided by the council.
+    TransferIn,
+    /// Application for registration, decided by the council.
+    Enrolment,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::DataChange, Kind::Pec, Kind::Photo, Kind::Message];
+    pub const ALL: [Kind; 8] = [
+        Kind::DataChange,
+        Kind::Pec,
+        Kind::Photo,
+        Kind::Message,
+        Kind::Certificate,
+        Kind::Cancellation,
+        Kind::TransferIn,
+        Kind::Enrolment,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -147,6 +164,10 @@ impl Kind {
             Kind::Pec => "pec",
             Kind::Photo => "photo",
             Kind::Message => "message",
+            Kind::Certificate => "certificate",
+            Kind::Cancellation => "cancellation",
+            Kind::TransferIn => "transfer_in",
+            Kind::Enrolment => "enrolment",
         }
     }
 
@@ -160,12 +181,21 @@ impl Kind {
             Kind::Pec => "Indirizzo PEC",
             Kind::Photo => "Fototessera",
             Kind::Message => "Comunicazione alla segreteria",
+            Kind::Certificate => "Certificato di iscrizione",
+            Kind::Cancellation => "Cancellazione dall'Albo",
+            Kind::TransferIn => "Iscrizione per trasferimento da altro Ordine",
+            Kind::Enrolment => "Domanda di iscrizione all'Albo",
         }
     }
 
     /// Whether a member may have several requests of this kind open at once.
     pub fn allows_many_open(self) -> bool {
         self == Kind::Message
+    }
+
+    /// Whether approving it is a council decision (resolution number and date required).
+    pub fn needs_resolution(self) -> bool {
+        matches!(self, Kind::Cancellation | Kind::TransferIn | Kind::Enrolment)
     }
 }
 
@@ -239,7 +269,7 @@ mod tests {
                     }
                     _ => assert!(got.is_err(), "{from:?} {action:?} should be refused"),
                 }
-                for other in [Kind::DataChange, Kind::Pec, Kind::Photo] {
+                for other in Kind::ALL.into_iter().filter(|k| *k != Kind::Message) {
                     assert_eq!(next_state_for(other, from, action), next_state(from, action));
                 }
             }

@@ -244,3 +244,10 @@ pub async fn attachment_file(conn: &mut PgConnection, id: i64) -> sqlx::Result<O
     .fetch_optional(&mut *conn)
     .await
 }
+
+/// The codice fiscale an account proved (SPID, CIE, card), if any.
+pub async fn user_fiscal_code(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar!("SELECT fiscal_code FROM users WHERE id = $1", user_id)
+        .fetch_one(conn)
+        .await
+}

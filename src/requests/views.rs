@@ -63,6 +63,9 @@ pub struct RequestView {
     pub is_message: bool,
     pub messages: Vec<MessageView>,
     pub protocols: Vec<crate::protocol::service::ProtocolRef>,
+    pub needs_resolution: bool,
+    pub positions: Vec<crate::payments::handlers::PositionLine>,
+    pub stamp_text: String,
 }
 
 impl RequestView {
@@ -132,6 +135,13 @@ impl RequestView {
             is_message: kind == Kind::Message,
             messages,
             protocols: d.protocols.clone(),
+            needs_resolution: kind.needs_resolution(),
+            positions: d
+                .positions
+                .iter()
+                .map(crate::payments::handlers::PositionLine::from)
+                .collect(),
+            stamp_text: r.payload["stamp_text"].as_str().unwrap_or_default().to_string(),
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::state::AppState;
 #[derive(RustEmbed)]
 #[folder = "static/"]
 #[exclude = "*.map"]
-struct Assets;
+pub struct Assets;
 
 pub static ASSET_VERSION: LazyLock<String> = LazyLock::new(|| {
     let mut names: Vec<_> = Assets::iter().collect();

@@ -40,7 +40,7 @@ async fn seed_demo_then_audit_verify_passes_and_fails_after_tampering(pool: PgPo
         assert!(text.contains(email), "{email} not printed: {text}");
     }
     assert!(text.contains("demo-admin-2026"));
-    assert!(text.contains("302 demo members created"), "{text}");
+    assert!(text.contains("301 demo members created"), "{text}");
     let out = ordo(&db, &["seed-demo"]);
     let again = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -60,9 +60,14 @@ async fn seed_demo_then_audit_verify_passes_and_fails_after_tampering(pool: PgPo
         "{active} active, {applicants} applicants"
     );
     assert_eq!(
-        linked, 2,
-        "the demo member and applicant accounts have their register entries"
+        linked, 1,
+        "the demo member has his register entry; the demo applicant applies from the portal"
     );
+    let fees: i64 = sqlx::query_scalar("SELECT count(*) FROM payment_positions WHERE kind = 'annual_fee'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(fees, active, "seed-demo asks every active member the annual fee");
 
     let out = ordo(&db, &["audit", "verify"]);
     assert_eq!(

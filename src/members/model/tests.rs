@@ -8,6 +8,8 @@ fn every_transition_allowed_and_refused() {
     let allowed = [
         (None, E::Application, S::Applicant),
         (None, E::TransferIn, S::Active),
+        // A transfer applied for through the portal: the applicant is registered by transfer.
+        (Some(S::Applicant), E::TransferIn, S::Active),
         (Some(S::Applicant), E::Registration, S::Active),
         (Some(S::Active), E::Suspension, S::Suspended),
         (Some(S::Suspended), E::Reinstatement, S::Active),

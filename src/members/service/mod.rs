@@ -307,14 +307,31 @@ pub async fn change_status(
         return Err(AppError::Validation(errors));
     }
     let mut tx = state.pool.begin().await?;
-    let current = repo::lock_status(&mut tx, member_id)
+    record_status_change(&mut tx, now, &user.actor(), member_id, &change).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records a council decision on a member's status in the caller's transaction (checked against the
+/// lifecycle, audited); a registration or transfer in gives the registration number.
+pub async fn record_status_change(
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
+    actor: &Actor,
+    member_id: i64,
+    change: &StatusChange,
+) -> AppResult<Status> {
+    let errors = change.validate(today(now));
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let current = repo::lock_status(conn, member_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let current = Status::parse(&current).ok_or_else(|| AppError::internal("unknown status in database"))?;
-    let actor = user.actor();
-    let next = record_event(&mut tx, now, &actor, member_id, Some(current), &change).await?;
-    audit::record(&mut tx, now, audit::Event {
-        actor: &actor,
+    let next = record_event(conn, now, actor, member_id, Some(current), change).await?;
+    audit::record(conn, now, audit::Event {
+        actor,
         action: "member.status_change",
         entity: "member",
         entity_id: Some(member_id.to_string()),
@@ -326,8 +343,7 @@ pub async fn change_status(
         }),
     })
     .await?;
-    tx.commit().await?;
-    Ok(())
+    Ok(next)
 }
 
 /// Today in Europe/Rome.

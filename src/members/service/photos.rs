@@ -76,3 +76,8 @@ pub async fn photo_bytes(state: &AppState, photo_id: i64, owner: Option<&Current
     }
     Ok(bytes)
 }
+
+/// The JPEG of a photo, inside the caller's transaction (for documents that print it).
+pub async fn photo_jpeg(conn: &mut PgConnection, photo_id: i64) -> AppResult<Option<Vec<u8>>> {
+    Ok(repo::photo(conn, photo_id).await?.map(|(_, bytes)| bytes))
+}

@@ -61,7 +61,10 @@ fn capitalise(s: &str) -> String {
 
 /// Checks the attachments off the async runtime (hashing 50 MB takes a while); refuses the message
 /// with every problem found, the text's (`errors`) and the files'.
-async fn checked_files(files: Vec<Upload>, mut errors: Vec<FieldError>) -> AppResult<Vec<Checked>> {
+pub(super) async fn checked_files(
+    files: Vec<Upload>,
+    mut errors: Vec<FieldError>,
+) -> AppResult<Vec<Checked>> {
     let checked = tokio::task::spawn_blocking(move || {
         let refs: Vec<&Upload> = files.iter().collect();
         attachments::check("files", &refs)
@@ -78,7 +81,7 @@ async fn checked_files(files: Vec<Upload>, mut errors: Vec<FieldError>) -> AppRe
     }
 }
 
-async fn add_message(
+pub(super) async fn add_message(
     conn: &mut PgConnection,
     now: time::OffsetDateTime,
     user: &CurrentUser,
@@ -194,6 +197,8 @@ pub async fn post_message(
         direction,
         documents,
     )
+    .await?
+    .finish(&mut tx, state.now(), &user.actor())
     .await?;
     if as_staff && current == State::Submitted {
         repo::insert_event(

@@ -130,7 +130,7 @@ async fn protocol(
     subject: &str,
     direction: protocol::Direction,
     documents: Vec<protocol::Document>,
-) -> AppResult<protocol::Registered> {
+) -> AppResult<protocol::service::Pending> {
     let r = repo::by_id_for_update(conn, request_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -162,7 +162,7 @@ async fn protocol(
         source: "request",
         documents,
     };
-    protocol::register(conn, config, state.now(), actor, registration).await
+    protocol::service::begin(conn, config, state.now(), actor, registration).await
 }
 
 /// The request as submitted, as a document for the protocol (canonical JSON).
@@ -202,6 +202,8 @@ async fn complete_submission(
         protocol::Direction::In,
         documents,
     )
+    .await?
+    .finish(&mut tx, state.now(), &user.actor())
     .await?;
     tx.commit().await?;
     notify(state, id).await;
@@ -316,6 +318,7 @@ pub async fn act(
     action: Action,
     note: &str,
     assigned_pec: Option<&str>,
+    resolution: &procedures::Resolution,
 ) -> AppResult<()> {
     let now = state.now();
     let mut errors = vec![];
@@ -338,7 +341,9 @@ pub async fn act(
     let next = next_state_for(kind, current, action).map_err(AppError::Conflict)?;
     let actor = user.actor();
     if action == Action::Approve {
+        procedures::check_paid(&mut tx, &request).await?;
         apply(&mut tx, now, &actor, &request, assigned_pec).await?;
+        procedures::apply(&mut tx, now, &actor, kind, &request, resolution).await?;
     }
     repo::insert_event(
         &mut tx,
@@ -364,7 +369,7 @@ pub async fn act(
         );
         let doc = protocol::Document::produced_text(format!("esito-pratica-{}.txt", request.id), &outcome);
         let subject = format!("{} — esito: {}", request.subject, next.label().to_lowercase());
-        protocol(
+        let mut pending = protocol(
             &mut tx,
             state,
             &actor,
@@ -375,6 +380,10 @@ pub async fn act(
             vec![doc],
         )
         .await?;
+        if action == Action::Approve {
+            procedures::issue_with_answer(&mut tx, state, now, kind, &request, &mut pending).await?;
+        }
+        pending.finish(&mut tx, now, &actor).await?;
     }
     audit::record(&mut tx, now, audit::Event {
         actor: &actor,
@@ -435,6 +444,8 @@ async fn apply(
         }
         // A conversation is closed, never approved (the workflow refuses it before we get here).
         Some(Kind::Message) => Ok(()),
+        // The procedures act in `procedures::apply` and with the answer.
+        Some(Kind::Certificate | Kind::Cancellation | Kind::TransferIn | Kind::Enrolment) => Ok(()),
         None => Err(AppError::internal(format!(
             "unknown request kind {}",
             request.kind
@@ -492,6 +503,7 @@ pub struct Detail {
     pub messages: Vec<MessageRow>,
     pub attachments: Vec<AttachmentRow>,
     pub protocols: Vec<protocol::service::ProtocolRef>,
+    pub positions: Vec<crate::payments::PositionRow>,
 }
 
 pub async fn inbox(state: &AppState, open_only: bool) -> AppResult<Vec<RequestRow>> {
@@ -508,6 +520,7 @@ pub async fn detail(state: &AppState, id: i64) -> AppResult<Detail> {
     let messages = repo::messages(&mut tx, id).await?;
     let attachments = repo::attachments(&mut tx, id).await?;
     let protocols = protocol::service::refs_of_request(&mut tx, id).await?;
+    let positions = crate::payments::service::of_request(&mut tx, id).await?;
     tx.commit().await?;
     Ok(Detail {
         request,
@@ -515,6 +528,7 @@ pub async fn detail(state: &AppState, id: i64) -> AppResult<Detail> {
         messages,
         attachments,
         protocols,
+        positions,
     })
 }
 
@@ -528,16 +542,20 @@ pub async fn mine(state: &AppState, user: &CurrentUser) -> AppResult<Option<(Mem
     for request in repo::of_member(&mut conn, member.id).await? {
         let events = repo::events(&mut conn, request.id).await?;
         let protocols = protocol::service::refs_of_request(&mut conn, request.id).await?;
+        let positions = crate::payments::service::of_request(&mut conn, request.id).await?;
         out.push(Detail {
             request,
             events,
             messages: vec![],
             attachments: vec![],
             protocols,
+            positions,
         });
     }
     Ok(Some((member, out)))
 }
 
 mod messages;
+mod procedures;
 pub use messages::{attachment, my_detail, post_message, start_conversation};
+pub use procedures::{Resolution, Transfer, submit_cancellation, submit_certificate, submit_enrolment};
