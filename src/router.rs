@@ -146,6 +146,7 @@ routes! {
     get  "/backoffice/protocollo/documenti/{id}" ProtocolRead => protocol::handlers::document;
     get  "/backoffice/protocollo/{id}" ProtocolRead => protocol::handlers::detail;
     post "/backoffice/protocollo/{id}/annulla" ProtocolAnnul => protocol::handlers::annul;
+    get  "/backoffice/protocollo/{id}/segnatura.xml" ProtocolRead => protocol::handlers::segnatura_xml;
     get  "/backoffice/protocollo/pregresso" ProtocolRead => protocol::handlers::legacy;
     get  "/backoffice/pagamenti"    PaymentsRead  => payments::handlers::list;
     get  "/backoffice/pagamenti/morosi" PaymentsRead => payments::handlers::arrears;

@@ -14,6 +14,9 @@ pub struct ProtocolConfig {
     /// Request kind → classification code.
     pub request_classes: std::collections::BTreeMap<String, String>,
     pub daily_register_at: String,
+    /// The AOO's seal (PEM key and certificate) that signs the XML segnatura; empty: no XML segnatura.
+    pub seal_key_path: String,
+    pub seal_cert_path: String,
 }
 
 impl ProtocolConfig {

@@ -403,6 +403,27 @@ pub async fn document(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
     Ok(download::file(&f.file_name, &f.content_type, f.content))
 }
 
+/// `GET /backoffice/protocollo/{id}/segnatura.xml`: the signed XML segnatura (AgID 2021, annex 6),
+/// as `Segnatura.xml` (the name annex 6 gives it in a PEC message); the reason on the page if refused.
+pub async fn segnatura_xml(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    match service::segnatura_xml(&ctx.state, id).await {
+        Ok(xml) => Ok(download::file(
+            "Segnatura.xml",
+            "application/xml",
+            xml.into_bytes(),
+        )),
+        Err(AppError::Conflict(m)) => {
+            let errors = vec![crate::error::FieldError::new("segnatura", m)];
+            Ok((
+                axum::http::StatusCode::CONFLICT,
+                detail_page(&ctx, id, errors, None).await?,
+            )
+                .into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// `GET /backoffice/protocollo/giornaliero`
 pub async fn dailies(ctx: Ctx) -> AppResult<Response> {
     Ok(DailyPage {

@@ -7,6 +7,7 @@ pub mod handlers;
 pub mod legacy;
 pub mod model;
 mod repo;
+pub mod segnatura_xml;
 pub mod service;
 mod views;
 

@@ -273,6 +273,25 @@ pub async fn annul(
     Ok(())
 }
 
+/// The signed XML segnatura (AgID 2021, annex 6) of a registration. A correspondent whose codice
+/// fiscale is in the register of members is written as that person (name and surname), any other as an
+/// organisation with its name.
+pub async fn segnatura_xml(state: &AppState, id: i64) -> AppResult<String> {
+    let mut conn = state.pool.acquire().await?;
+    let row = repo::by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let documents = repo::documents(&mut conn, id).await?;
+    let person = match crate::members::service::id_by_fiscal_code(&mut conn, &row.correspondent_cf).await? {
+        Some(member_id) => crate::members::service::member_by_id(&mut conn, member_id)
+            .await?
+            .map(|m| (m.name, m.surname)),
+        None => None,
+    };
+    let config = state.config.clone();
+    tokio::task::spawn_blocking(move || super::segnatura_xml::build(&config, &row, &documents, person))
+        .await
+        .map_err(AppError::internal)?
+}
+
 pub fn segnatura_of(config: &ProtocolConfig, r: &RegistrationRow) -> Segnatura {
     Segnatura {
         administration: config.administration_code.clone(),

@@ -19,6 +19,7 @@ mod payments;
 mod protocol;
 mod requests;
 mod routes;
+mod segnatura;
 mod session;
 mod spid;
 
