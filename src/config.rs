@@ -12,10 +12,12 @@ use url::Url;
 /// The defaults, compiled in so that the binary runs from any directory.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
+mod ledger;
 mod oidc;
 mod payments;
 mod protocol;
 mod spid;
+pub use ledger::LedgerConfig;
 pub use oidc::{FederationConfig, OidcConfig, OidcProviderConfig, TrustMark};
 pub use payments::{AnnualFee, PaymentsConfig, Reduction};
 pub use protocol::ProtocolConfig;
@@ -24,7 +26,7 @@ pub use spid::{SPID_ATTRIBUTES, SpidConfig};
 /// Sections whose keys can be overridden as `ORDO_<SECTION>_<KEY>`.
 const SECTIONS: &[&str] = &[
     "database", "log", "tls", "http", "session", "security", "smtp", "order", "albo", "protocol", "spid",
-    "cns", "payments",
+    "cns", "payments", "ledger",
 ];
 
 /// Fields of a member the public Albo may show without consent (the list is configurable).
@@ -62,6 +64,7 @@ pub struct Config {
     pub cns: CnsConfig,
     pub oidc: OidcConfig,
     pub payments: PaymentsConfig,
+    pub ledger: LedgerConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -359,6 +362,7 @@ impl Config {
         self.protocol.validate()?;
         let sections: Vec<String> = self.albo.sections.iter().map(|s| s.code.clone()).collect();
         self.payments.validate(&sections)?;
+        self.ledger.validate()?;
         self.spid.validate()?;
         self.oidc.validate()?;
         if self.cns.enabled && self.cns.ca_bundle_path.trim().is_empty() {

@@ -13,6 +13,7 @@ pub mod export;
 pub mod format;
 pub mod gdpr;
 pub mod import;
+pub mod ledger;
 pub mod mail;
 pub mod members;
 pub mod ops;

@@ -1,0 +1,6 @@
+//! The order's accounting ledger (contabilità finanziaria, seed 004 and SPEC §6). This first part holds
+//! the rules every operation will go through (`rules`, pure) and the amount in Italian words of the
+//! receipts (`words`); the chart, budget, operations and reports build on them.
+
+pub mod rules;
+pub mod words;
