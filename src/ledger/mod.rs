@@ -2,5 +2,7 @@
 //! the rules every operation will go through (`rules`, pure) and the amount in Italian words of the
 //! receipts (`words`); the chart, budget, operations and reports build on them.
 
+mod repo;
 pub mod rules;
+pub mod service;
 pub mod words;

@@ -9,6 +9,7 @@ mod cns;
 mod documents;
 mod errors;
 mod import;
+mod ledger;
 mod login;
 mod mail;
 mod members;

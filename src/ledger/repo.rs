@@ -1,0 +1,222 @@
+//! SQL of the ledger.
+
+use rust_decimal::Decimal;
+use sqlx::PgConnection;
+use time::{Date, OffsetDateTime};
+
+pub async fn insert_year(
+    conn: &mut PgConnection,
+    year: i32,
+    presumed: Decimal,
+    at: OffsetDateTime,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "INSERT INTO ledger_years (year, presumed_result, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        year,
+        presumed,
+        at
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The year's state: (presumed result, approved, provisional, closed), the year row locked.
+pub async fn year_state(
+    conn: &mut PgConnection,
+    year: i32,
+) -> sqlx::Result<Option<(Decimal, bool, bool, bool)>> {
+    let row = sqlx::query!(
+        r#"SELECT y.presumed_result,
+                  EXISTS (SELECT 1 FROM ledger_year_events e WHERE e.year = y.year AND e.kind = 'budget_approved') AS "approved!",
+                  EXISTS (SELECT 1 FROM ledger_year_events e WHERE e.year = y.year AND e.kind = 'provisional') AS "provisional!",
+                  EXISTS (SELECT 1 FROM ledger_year_events e WHERE e.year = y.year AND e.kind = 'closed') AS "closed!"
+           FROM ledger_years y WHERE y.year = $1 FOR UPDATE"#,
+        year
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.presumed_result, r.approved, r.provisional, r.closed)))
+}
+
+pub async fn insert_year_event(
+    conn: &mut PgConnection,
+    year: i32,
+    kind: &str,
+    resolution: &str,
+    at: OffsetDateTime,
+    by: Option<i64>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO ledger_year_events (year, kind, resolution, at, by_user) VALUES ($1, $2, $3, $4, $5)",
+        year,
+        kind,
+        resolution,
+        at,
+        by
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub struct NewChapter<'a> {
+    pub year: i32,
+    pub side: &'a str,
+    pub title: i16,
+    pub category: &'a str,
+    pub code: &'a str,
+    pub name: &'a str,
+    pub reserve_fund: bool,
+}
+
+/// `None` when the code exists already for that year and side.
+pub async fn insert_chapter(conn: &mut PgConnection, c: &NewChapter<'_>) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!(
+        "INSERT INTO ledger_chapters (year, side, title, category, code, name, reserve_fund)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (year, side, code) DO NOTHING RETURNING id",
+        c.year,
+        c.side,
+        c.title,
+        c.category,
+        c.code,
+        c.name,
+        c.reserve_fund
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+#[derive(Debug, Clone)]
+pub struct ChapterRow {
+    pub id: i64,
+    pub year: i32,
+    pub side: String,
+    pub code: String,
+    pub name: String,
+}
+
+/// The chapter, locked: operations on one chapter are serialised, so two of them never both take its
+/// last euros.
+pub async fn chapter_for_update(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<ChapterRow>> {
+    sqlx::query_as!(
+        ChapterRow,
+        "SELECT id, year, side, code, name FROM ledger_chapters WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Competence figures of a chapter: (allocated incl. variations, committed incl. bookings).
+pub async fn competence(conn: &mut PgConnection, chapter_id: i64) -> sqlx::Result<(Decimal, Decimal)> {
+    let row = sqlx::query!(
+        r#"SELECT COALESCE(SUM(e.amount) FILTER (WHERE e.kind IN ('allocation', 'variation')), 0) AS "allocated!",
+                  COALESCE(SUM(e.amount) FILTER (WHERE e.kind IN ('impegno', 'accertamento')
+                      OR (e.kind = 'prenotazione' AND NOT EXISTS (
+                          SELECT 1 FROM ledger_entries c WHERE c.parent_id = e.id AND c.kind = 'impegno'))), 0) AS "used!"
+           FROM ledger_entries e WHERE e.chapter_id = $1 AND NOT e.residui"#,
+        chapter_id
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((row.allocated, row.used))
+}
+
+/// Impegni of a chapter in the month of `day` (the provisional budget's twelfths).
+pub async fn committed_in_month(
+    conn: &mut PgConnection,
+    chapter_id: i64,
+    day: Date,
+) -> sqlx::Result<Decimal> {
+    sqlx::query_scalar!(
+        r#"SELECT COALESCE(SUM(amount), 0) AS "n!" FROM ledger_entries
+           WHERE chapter_id = $1 AND kind = 'impegno' AND NOT residui
+             AND date_trunc('month', entry_date) = date_trunc('month', $2::date)"#,
+        chapter_id,
+        day
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// The last approved allocation of the same chapter (same side and code) in the previous year.
+pub async fn previous_allocation(conn: &mut PgConnection, c: &ChapterRow) -> sqlx::Result<Decimal> {
+    sqlx::query_scalar!(
+        r#"SELECT COALESCE(SUM(e.amount), 0) AS "n!" FROM ledger_entries e
+           JOIN ledger_chapters p ON p.id = e.chapter_id
+           WHERE p.year = $1 - 1 AND p.side = $2 AND p.code = $3
+             AND e.kind IN ('allocation', 'variation') AND NOT e.residui"#,
+        c.year,
+        c.side,
+        c.code
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Allocations of a year by side and title: (side, title, amount).
+pub async fn allocations_by_title(
+    conn: &mut PgConnection,
+    year: i32,
+) -> sqlx::Result<Vec<(String, i16, Decimal)>> {
+    let rows = sqlx::query!(
+        r#"SELECT c.side, c.title, COALESCE(SUM(e.amount), 0) AS "amount!"
+           FROM ledger_chapters c LEFT JOIN ledger_entries e ON e.chapter_id = c.id
+                AND e.kind IN ('allocation', 'variation') AND NOT e.residui
+           WHERE c.year = $1 GROUP BY c.side, c.title"#,
+        year
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.side, r.title, r.amount)).collect())
+}
+
+pub struct NewEntry<'a> {
+    pub chapter_id: i64,
+    pub kind: &'a str,
+    pub residui: bool,
+    pub parent_id: Option<i64>,
+    pub amount: Decimal,
+    pub cash_amount: Decimal,
+    pub entry_date: Date,
+    pub party: &'a str,
+    pub party_code: &'a str,
+    pub iban: &'a str,
+    pub cig: &'a str,
+    pub cup: &'a str,
+    pub reason: &'a str,
+    pub authorised_by: &'a str,
+    pub resolution: &'a str,
+    pub countersigned_by: Option<i64>,
+    pub recorded_at: OffsetDateTime,
+    pub recorded_by: Option<i64>,
+}
+
+pub async fn insert_entry(conn: &mut PgConnection, e: &NewEntry<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        "INSERT INTO ledger_entries (chapter_id, kind, residui, parent_id, amount, cash_amount, entry_date, party,
+             party_code, iban, cig, cup, reason, authorised_by, resolution, countersigned_by, recorded_at, recorded_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id",
+        e.chapter_id,
+        e.kind,
+        e.residui,
+        e.parent_id,
+        e.amount,
+        e.cash_amount,
+        e.entry_date,
+        e.party,
+        e.party_code,
+        e.iban,
+        e.cig,
+        e.cup,
+        e.reason,
+        e.authorised_by,
+        e.resolution,
+        e.countersigned_by,
+        e.recorded_at,
+        e.recorded_by
+    )
+    .fetch_one(conn)
+    .await
+}

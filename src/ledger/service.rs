@@ -1,0 +1,450 @@
+//! The ledger's operations, each one transaction with its audit entry, each through the rules of
+//! [`super::rules`] with the figures read under the chapter's lock. First part: years, chapters, the
+//! budget's allocations and approval (equilibrium), the provisional budget, and expenditure
+//! commitments (impegni) with their authorisation, countersignature and availability.
+
+use rust_decimal::Decimal;
+use serde_json::json;
+use sqlx::PgConnection;
+use time::Date;
+
+use super::repo::{self, NewEntry};
+use super::rules::{self, Authorisation, Nature};
+use crate::audit::{self, Actor};
+use crate::auth::{CurrentUser, Role};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::state::AppState;
+
+fn refuse(field: &'static str, message: impl Into<String>) -> AppError {
+    AppError::Validation(vec![FieldError::new(field, message)])
+}
+
+fn text(field: &'static str, value: &str, max: usize) -> AppResult<String> {
+    let v = value.trim();
+    if v.chars().count() > max || v.chars().any(char::is_control) {
+        return Err(refuse(
+            field,
+            format!("Testo troppo lungo o con caratteri non ammessi (massimo {max})."),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+async fn audited(
+    conn: &mut PgConnection,
+    state: &AppState,
+    actor: &Actor,
+    action: &str,
+    id: String,
+    details: serde_json::Value,
+) -> AppResult<()> {
+    audit::record(
+        conn,
+        state.now(),
+        audit::Event {
+            actor,
+            action,
+            entity: "ledger",
+            entity_id: Some(id),
+            details,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Opens a financial year with the presumed result of the previous one (the budget's first item).
+pub async fn open_year(
+    state: &AppState,
+    actor: &Actor,
+    year: i32,
+    presumed_result: Decimal,
+) -> AppResult<()> {
+    if !(2000..=2100).contains(&year) {
+        return Err(refuse("year", "Anno non valido."));
+    }
+    let mut tx = state.pool.begin().await?;
+    if !repo::insert_year(&mut tx, year, presumed_result.round_dp(2), state.now()).await? {
+        return Err(AppError::Conflict(format!("L'esercizio {year} esiste già.")));
+    }
+    audited(
+        &mut tx,
+        state,
+        actor,
+        "ledger.year",
+        year.to_string(),
+        json!({ "presumed_result": presumed_result.to_string() }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub struct NewChapter {
+    pub year: i32,
+    pub revenue: bool,
+    pub title: i16,
+    pub category: String,
+    pub code: String,
+    pub name: String,
+    pub reserve_fund: bool,
+}
+
+/// A chapter (capitolo) of a year's budget, under its title and category.
+pub async fn add_chapter(state: &AppState, actor: &Actor, c: NewChapter) -> AppResult<i64> {
+    let nature = if c.revenue {
+        rules::revenue_nature(c.title as u8)
+    } else {
+        rules::expenditure_nature(c.title as u8)
+    };
+    if nature.is_none() {
+        return Err(refuse(
+            "title",
+            if c.revenue {
+                "Titolo di entrata: da I a V."
+            } else {
+                "Titolo di spesa: da I a IV."
+            },
+        ));
+    }
+    if c.reserve_fund && (c.revenue || nature != Some(Nature::Current)) {
+        return Err(refuse(
+            "reserve_fund",
+            "Il fondo di riserva è tra le spese correnti (titolo I).",
+        ));
+    }
+    let (category, code, name) = (
+        text("category", &c.category, 20)?,
+        text("code", &c.code, 30)?,
+        text("name", &c.name, 200)?,
+    );
+    if category.is_empty() || code.is_empty() || name.is_empty() {
+        return Err(refuse(
+            "code",
+            "Indica categoria, codice e denominazione del capitolo.",
+        ));
+    }
+    let mut tx = state.pool.begin().await?;
+    let side = if c.revenue { "revenue" } else { "expenditure" };
+    let id = repo::insert_chapter(
+        &mut tx,
+        &repo::NewChapter {
+            year: c.year,
+            side,
+            title: c.title,
+            category: &category,
+            code: &code,
+            name: &name,
+            reserve_fund: c.reserve_fund,
+        },
+    )
+    .await?
+    .ok_or_else(|| {
+        AppError::Conflict(format!(
+            "Il capitolo {code} esiste già nell'esercizio {}.",
+            c.year
+        ))
+    })?;
+    audited(
+        &mut tx,
+        state,
+        actor,
+        "ledger.chapter",
+        id.to_string(),
+        json!({ "year": c.year, "side": side, "title": c.title, "code": code, "name": name }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The initial allocation of a chapter in the budget being prepared (before its approval).
+pub async fn allocate(
+    state: &AppState,
+    actor: &Actor,
+    chapter_id: i64,
+    competence: Decimal,
+    cash: Decimal,
+) -> AppResult<i64> {
+    if competence < Decimal::ZERO
+        || cash < Decimal::ZERO
+        || competence.scale() > 2
+        || cash.scale() > 2
+        || competence.is_zero()
+    {
+        return Err(refuse(
+            "amount",
+            "Stanziamento: un importo in euro maggiore di zero, al massimo due decimali.",
+        ));
+    }
+    let mut tx = state.pool.begin().await?;
+    let chapter = repo::chapter_for_update(&mut tx, chapter_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (_, approved, _, closed) = repo::year_state(&mut tx, chapter.year)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    rules::check_open_year(chapter.year, closed).map_err(AppError::Conflict)?;
+    if approved {
+        return Err(AppError::Conflict(
+            "Il bilancio è approvato: gli stanziamenti cambiano solo con una variazione deliberata.".into(),
+        ));
+    }
+    let now = state.now();
+    let id = repo::insert_entry(
+        &mut tx,
+        &NewEntry {
+            chapter_id,
+            kind: "allocation",
+            residui: false,
+            parent_id: None,
+            amount: competence,
+            cash_amount: cash,
+            entry_date: crate::format::rome_day(now),
+            party: "",
+            party_code: "",
+            iban: "",
+            cig: "",
+            cup: "",
+            reason: "Stanziamento del bilancio di previsione",
+            authorised_by: "",
+            resolution: "",
+            countersigned_by: None,
+            recorded_at: now,
+            recorded_by: actor.id,
+        },
+    )
+    .await?;
+    audited(
+        &mut tx,
+        state,
+        actor,
+        "ledger.allocation",
+        id.to_string(),
+        json!({ "chapter": chapter.code, "competence": competence.to_string(), "cash": cash.to_string() }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Approves the year's budget by council resolution, once its equilibrium holds.
+pub async fn approve_budget(state: &AppState, actor: &Actor, year: i32, resolution: &str) -> AppResult<()> {
+    let resolution = text("resolution", resolution, 200)?;
+    if resolution.is_empty() {
+        return Err(refuse(
+            "resolution",
+            "Indica la delibera del Consiglio che approva il bilancio.",
+        ));
+    }
+    let mut tx = state.pool.begin().await?;
+    let (presumed, approved, _, closed) = repo::year_state(&mut tx, year).await?.ok_or(AppError::NotFound)?;
+    rules::check_open_year(year, closed).map_err(AppError::Conflict)?;
+    if approved {
+        return Err(AppError::Conflict(format!("Il bilancio {year} è già approvato.")));
+    }
+    let (mut cur_rev, mut cur_exp, mut rev, mut exp) =
+        (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+    for (side, title, amount) in repo::allocations_by_title(&mut tx, year).await? {
+        match side.as_str() {
+            "revenue" => {
+                rev += amount;
+                if rules::revenue_nature(title as u8) == Some(Nature::Current) {
+                    cur_rev += amount;
+                }
+            }
+            _ => {
+                exp += amount;
+                if rules::expenditure_nature(title as u8) == Some(Nature::Current) {
+                    cur_exp += amount;
+                }
+            }
+        }
+    }
+    rules::check_equilibrium(presumed, cur_rev, cur_exp, rev, exp).map_err(|errors| {
+        AppError::Validation(errors.into_iter().map(|m| FieldError::new("budget", m)).collect())
+    })?;
+    repo::insert_year_event(
+        &mut tx,
+        year,
+        "budget_approved",
+        &resolution,
+        state.now(),
+        actor.id,
+    )
+    .await?;
+    audited(&mut tx, state, actor, "ledger.budget_approved", year.to_string(), json!({ "resolution": resolution,
+        "current_revenue": cur_rev.to_string(), "current_expenditure": cur_exp.to_string(),
+        "revenue": rev.to_string(), "expenditure": exp.to_string(), "presumed_result": presumed.to_string() })).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The provisional budget (esercizio provvisorio) authorised by the council while the budget waits.
+pub async fn start_provisional(
+    state: &AppState,
+    actor: &Actor,
+    year: i32,
+    resolution: &str,
+) -> AppResult<()> {
+    let resolution = text("resolution", resolution, 200)?;
+    if resolution.is_empty() {
+        return Err(refuse(
+            "resolution",
+            "Indica la delibera che autorizza l'esercizio provvisorio.",
+        ));
+    }
+    let mut tx = state.pool.begin().await?;
+    let (_, approved, provisional, closed) =
+        repo::year_state(&mut tx, year).await?.ok_or(AppError::NotFound)?;
+    rules::check_open_year(year, closed).map_err(AppError::Conflict)?;
+    if approved || provisional {
+        return Err(AppError::Conflict(format!(
+            "Per il {year} c'è già un bilancio approvato o in esercizio provvisorio."
+        )));
+    }
+    repo::insert_year_event(&mut tx, year, "provisional", &resolution, state.now(), actor.id).await?;
+    audited(
+        &mut tx,
+        state,
+        actor,
+        "ledger.provisional",
+        year.to_string(),
+        json!({ "resolution": resolution }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An expenditure commitment as the form or the journal gives it.
+pub struct NewCommitment {
+    pub chapter_id: i64,
+    pub amount: Decimal,
+    pub date: Date,
+    pub supplier: String,
+    pub supplier_code: String,
+    pub iban: String,
+    pub cig: String,
+    pub cup: String,
+    pub reason: String,
+    pub authorisation: Authorisation,
+}
+
+fn holds(user: &CurrentUser, role: Role) -> bool {
+    user.roles.contains(&role) || user.roles.contains(&Role::Admin)
+}
+
+/// Records an impegno: the authority its amount needs (and the person's role), the year open and its
+/// budget approved or provisional (twelfths), never above the chapter's availability — read under the
+/// chapter's lock, so two commitments racing for its last euros never both pass. The treasurer's own
+/// commitments are countersigned at once; anyone else's wait for the treasurer's countersignature.
+pub async fn commit_expense(state: &AppState, user: &CurrentUser, c: NewCommitment) -> AppResult<i64> {
+    let config = &state.config.ledger;
+    let amount = c.amount;
+    if amount.scale() > 2 {
+        return Err(refuse("amount", "Importo: al massimo due decimali."));
+    }
+    rules::check_authorisation(config, amount, &c.authorisation).map_err(|m| refuse("authorisation", m))?;
+    let (authorised_by, resolution, role) = match &c.authorisation {
+        Authorisation::Treasurer => ("treasurer", String::new(), Some(Role::Treasurer)),
+        Authorisation::President => ("president", String::new(), Some(Role::President)),
+        Authorisation::PresidentUrgent { reason } => {
+            ("president_urgent", reason.clone(), Some(Role::President))
+        }
+        // The secretariat records the council's resolutions.
+        Authorisation::Council { resolution } => ("council", resolution.clone(), None),
+    };
+    if let Some(role) = role
+        && !holds(user, role)
+    {
+        return Err(AppError::Forbidden);
+    }
+    if role.is_none() && !(holds(user, Role::Secretariat) || holds(user, Role::Treasurer)) {
+        return Err(AppError::Forbidden);
+    }
+    let reason = text("reason", &c.reason, 500)?;
+    if reason.is_empty() {
+        return Err(refuse("reason", "Indica l'oggetto dell'impegno."));
+    }
+    let supplier = text("supplier", &c.supplier, 200)?;
+    if supplier.is_empty() {
+        return Err(refuse("supplier", "Indica il creditore (fornitore)."));
+    }
+    let (supplier_code, iban, cig, cup) = (
+        text("supplier_code", &c.supplier_code, 16)?.to_uppercase(),
+        text("iban", &c.iban, 34)?.replace(' ', "").to_uppercase(),
+        text("cig", &c.cig, 10)?.to_uppercase(),
+        text("cup", &c.cup, 15)?.to_uppercase(),
+    );
+    let mut tx = state.pool.begin().await?;
+    let chapter = repo::chapter_for_update(&mut tx, c.chapter_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if chapter.side != "expenditure" {
+        return Err(refuse(
+            "chapter_id",
+            "Gli impegni si assumono su capitoli di spesa.",
+        ));
+    }
+    if c.date.year() != chapter.year {
+        return Err(refuse(
+            "date",
+            format!(
+                "La data dell'impegno deve cadere nell'esercizio {}.",
+                chapter.year
+            ),
+        ));
+    }
+    let (_, approved, provisional, closed) = repo::year_state(&mut tx, chapter.year)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    rules::check_open_year(chapter.year, closed).map_err(AppError::Conflict)?;
+    let chapter_label = format!("{} «{}»", chapter.code, chapter.name);
+    if !approved {
+        if !provisional {
+            return Err(AppError::Conflict(format!(
+                "Il bilancio {} non è approvato né è in corso l'esercizio provvisorio: non si possono assumere impegni.",
+                chapter.year
+            )));
+        }
+        let last = repo::previous_allocation(&mut tx, &chapter).await?;
+        let month = repo::committed_in_month(&mut tx, chapter.id, c.date).await?;
+        rules::check_provisional(config, c.date, last, month, amount, &chapter_label)
+            .map_err(AppError::Conflict)?;
+    } else {
+        let (allocated, used) = repo::competence(&mut tx, chapter.id).await?;
+        rules::check_availability(allocated - used, amount, &chapter_label).map_err(AppError::Conflict)?;
+    }
+    let countersigned_by = holds(user, Role::Treasurer).then_some(user.id);
+    let now = state.now();
+    let id = repo::insert_entry(
+        &mut tx,
+        &NewEntry {
+            chapter_id: chapter.id,
+            kind: "impegno",
+            residui: false,
+            parent_id: None,
+            amount,
+            cash_amount: Decimal::ZERO,
+            entry_date: c.date,
+            party: &supplier,
+            party_code: &supplier_code,
+            iban: &iban,
+            cig: &cig,
+            cup: &cup,
+            reason: &reason,
+            authorised_by,
+            resolution: &resolution,
+            countersigned_by,
+            recorded_at: now,
+            recorded_by: Some(user.id),
+        },
+    )
+    .await?;
+    audited(&mut tx, state, &user.actor(), "ledger.impegno", id.to_string(), json!({
+        "chapter": chapter.code, "amount": amount.to_string(), "supplier": supplier, "authorised_by": authorised_by,
+        "resolution": resolution, "countersigned": countersigned_by.is_some(), "cig": cig, "cup": cup })).await?;
+    tx.commit().await?;
+    Ok(id)
+}
