@@ -39,10 +39,12 @@ CREATE TABLE ledger_entries (
     id               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     chapter_id       BIGINT NOT NULL REFERENCES ledger_chapters (id),
     kind             TEXT NOT NULL CHECK (kind IN ('allocation', 'variation', 'accertamento', 'riscossione',
-                                                   'prenotazione', 'impegno', 'liquidazione', 'pagamento')),
+                                                   'prenotazione', 'impegno', 'liquidazione', 'economia',
+                                                   'pagamento')),
     -- On the residui carried from earlier years rather than on the year's competence.
     residui          BOOLEAN NOT NULL DEFAULT FALSE,
-    -- riscossione → accertamento, impegno → prenotazione, liquidazione → impegno, pagamento → liquidazione.
+    -- riscossione → accertamento, impegno → prenotazione, liquidazione and economia → impegno,
+    -- pagamento → liquidazione.
     parent_id        BIGINT NULL REFERENCES ledger_entries (id),
     -- Signed for variations, positive for everything else.
     amount           NUMERIC(14, 2) NOT NULL,

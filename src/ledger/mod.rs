@@ -2,6 +2,7 @@
 //! the rules every operation will go through (`rules`, pure) and the amount in Italian words of the
 //! receipts (`words`); the chart, budget, operations and reports build on them.
 
+pub mod operations;
 mod repo;
 pub mod rules;
 pub mod service;

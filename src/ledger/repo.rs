@@ -92,6 +92,7 @@ pub struct ChapterRow {
     pub id: i64,
     pub year: i32,
     pub side: String,
+    pub title: i16,
     pub code: String,
     pub name: String,
 }
@@ -101,7 +102,7 @@ pub struct ChapterRow {
 pub async fn chapter_for_update(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<ChapterRow>> {
     sqlx::query_as!(
         ChapterRow,
-        "SELECT id, year, side, code, name FROM ledger_chapters WHERE id = $1 FOR UPDATE",
+        "SELECT id, year, side, title, code, name FROM ledger_chapters WHERE id = $1 FOR UPDATE",
         id
     )
     .fetch_optional(conn)
@@ -114,7 +115,8 @@ pub async fn competence(conn: &mut PgConnection, chapter_id: i64) -> sqlx::Resul
         r#"SELECT COALESCE(SUM(e.amount) FILTER (WHERE e.kind IN ('allocation', 'variation')), 0) AS "allocated!",
                   COALESCE(SUM(e.amount) FILTER (WHERE e.kind IN ('impegno', 'accertamento')
                       OR (e.kind = 'prenotazione' AND NOT EXISTS (
-                          SELECT 1 FROM ledger_entries c WHERE c.parent_id = e.id AND c.kind = 'impegno'))), 0) AS "used!"
+                          SELECT 1 FROM ledger_entries c WHERE c.parent_id = e.id AND c.kind = 'impegno'))), 0)
+                  - COALESCE(SUM(e.amount) FILTER (WHERE e.kind = 'economia'), 0) AS "used!"
            FROM ledger_entries e WHERE e.chapter_id = $1 AND NOT e.residui"#,
         chapter_id
     )
@@ -218,5 +220,37 @@ pub async fn insert_entry(conn: &mut PgConnection, e: &NewEntry<'_>) -> sqlx::Re
         e.recorded_by
     )
     .fetch_one(conn)
+    .await
+}
+
+#[derive(Debug, Clone)]
+pub struct EntryRow {
+    pub id: i64,
+    pub chapter_id: i64,
+    pub kind: String,
+    pub residui: bool,
+    pub amount: Decimal,
+    pub party: String,
+    pub party_code: String,
+    pub iban: String,
+    pub cig: String,
+    pub cup: String,
+    pub reason: String,
+    /// What the children of this entry already take (riscossioni of an accertamento, liquidazioni of an
+    /// impegno, pagamenti of a liquidazione).
+    pub used: Decimal,
+}
+
+/// An entry with what its children take, locked.
+pub async fn entry_for_update(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<EntryRow>> {
+    sqlx::query_as!(
+        EntryRow,
+        r#"SELECT e.id, e.chapter_id, e.kind, e.residui, e.amount, e.party, e.party_code, e.iban, e.cig, e.cup,
+                  e.reason,
+                  (SELECT COALESCE(SUM(c.amount), 0) FROM ledger_entries c WHERE c.parent_id = e.id) AS "used!"
+           FROM ledger_entries e WHERE e.id = $1 FOR UPDATE"#,
+        id
+    )
+    .fetch_optional(conn)
     .await
 }

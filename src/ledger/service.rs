@@ -15,11 +15,11 @@ use crate::auth::{CurrentUser, Role};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::state::AppState;
 
-fn refuse(field: &'static str, message: impl Into<String>) -> AppError {
+pub(super) fn refuse(field: &'static str, message: impl Into<String>) -> AppError {
     AppError::Validation(vec![FieldError::new(field, message)])
 }
 
-fn text(field: &'static str, value: &str, max: usize) -> AppResult<String> {
+pub(super) fn text(field: &'static str, value: &str, max: usize) -> AppResult<String> {
     let v = value.trim();
     if v.chars().count() > max || v.chars().any(char::is_control) {
         return Err(refuse(

@@ -400,3 +400,228 @@ async fn the_provisional_budget_spends_a_twelfth_a_month_for_three_months(pool: 
         "{r:?}"
     );
 }
+
+#[sqlx::test]
+async fn variations_revenue_and_the_expenditure_after_the_impegno(pool: sqlx::PgPool) {
+    use ordo::ledger::operations::{self, NewAssessment};
+    let app = TestApp::new(pool.clone()).await;
+    let admin = Actor::system("test");
+    let s = &app.state;
+    service::open_year(s, &admin, 2026, d("0")).await.unwrap();
+    let revenue = service::add_chapter(s, &admin, chapter(2026, true, 1, "1.1.010", "Contributi"))
+        .await
+        .unwrap();
+    let running = service::add_chapter(
+        s,
+        &admin,
+        chapter(2026, false, 1, "11.1.010", "Spese di funzionamento"),
+    )
+    .await
+    .unwrap();
+    let capital = service::add_chapter(s, &admin, chapter(2026, false, 2, "21.1.010", "Attrezzature"))
+        .await
+        .unwrap();
+    service::allocate(s, &admin, revenue, d("20000"), d("20000"))
+        .await
+        .unwrap();
+    service::allocate(s, &admin, running, d("10000"), d("10000"))
+        .await
+        .unwrap();
+    service::allocate(s, &admin, capital, d("5000"), d("5000"))
+        .await
+        .unwrap();
+    service::approve_budget(s, &admin, 2026, "delibera n. 40 del 28/11/2025")
+        .await
+        .unwrap();
+    let treasurer = person(&app, "tesoriere@example.org", Role::Treasurer).await;
+    let member = person(&app, "iscritto@example.org", Role::Member).await;
+
+    // Variations: current → capital yes, capital → current no, December only when exceptional.
+    let act = "delibera n. 20 del 01/06/2026";
+    operations::transfer(
+        s,
+        &treasurer,
+        running,
+        capital,
+        d("1000"),
+        date!(2026 - 06 - 01),
+        act,
+        "nuovi computer",
+        None,
+    )
+    .await
+    .unwrap();
+    let r = operations::transfer(
+        s,
+        &treasurer,
+        capital,
+        running,
+        d("10"),
+        date!(2026 - 06 - 01),
+        act,
+        "x",
+        None,
+    )
+    .await;
+    assert!(
+        matches!(&r, Err(AppError::Validation(e)) if e[0].message.contains("conto capitale")),
+        "{r:?}"
+    );
+    let r = operations::transfer(
+        s,
+        &treasurer,
+        running,
+        capital,
+        d("10"),
+        date!(2026 - 12 - 15),
+        act,
+        "x",
+        None,
+    )
+    .await;
+    assert!(
+        matches!(&r, Err(AppError::Validation(e)) if e[0].message.contains("dicembre")),
+        "{r:?}"
+    );
+    operations::transfer(
+        s,
+        &treasurer,
+        running,
+        capital,
+        d("10"),
+        date!(2026 - 12 - 15),
+        act,
+        "x",
+        Some("scadenza del contratto"),
+    )
+    .await
+    .unwrap();
+    let r = operations::transfer(
+        s,
+        &treasurer,
+        running,
+        capital,
+        d("9000"),
+        date!(2026 - 06 - 02),
+        act,
+        "x",
+        None,
+    )
+    .await;
+    assert!(
+        matches!(&r, Err(AppError::Conflict(m)) if m.contains("Disponibilità insufficiente")),
+        "{r:?}"
+    );
+    assert!(matches!(
+        operations::transfer(
+            s,
+            &member,
+            running,
+            capital,
+            d("1"),
+            date!(2026 - 06 - 02),
+            act,
+            "x",
+            None
+        )
+        .await,
+        Err(AppError::Forbidden)
+    ));
+
+    // Revenue: accertamento → riscossioni, never beyond what was assessed.
+    let assessed = operations::assess(
+        s,
+        &treasurer,
+        NewAssessment {
+            chapter_id: revenue,
+            amount: d("500"),
+            date: date!(2026 - 03 - 01),
+            debtor: "Rossi Mario".into(),
+            debtor_code: "RSSMRA80D12L424R".into(),
+            due_date: date!(2026 - 03 - 31),
+            legal_title: "Quota annuale 2026".into(),
+        },
+    )
+    .await
+    .unwrap();
+    operations::collect(s, &treasurer, assessed, d("300"), date!(2026 - 03 - 10))
+        .await
+        .unwrap();
+    let r = operations::collect(s, &treasurer, assessed, d("200.01"), date!(2026 - 03 - 11)).await;
+    assert!(
+        matches!(&r, Err(AppError::Conflict(m)) if m.contains("200,00 €")),
+        "{r:?}"
+    );
+    operations::collect(s, &treasurer, assessed, d("200"), date!(2026 - 03 - 11))
+        .await
+        .unwrap();
+
+    // Expenditure: impegno 1,000 → liquidazione 700 (the last: 300 economy) → pagamento 700.
+    let mut c = commitment(running, "1000", Authorisation::Treasurer);
+    c.cup = "J91H26000010006".into();
+    let impegno = service::commit_expense(s, &treasurer, c).await.unwrap();
+    let r = operations::pay(s, &treasurer, impegno, d("1"), date!(2026 - 07 - 01)).await;
+    assert!(
+        matches!(r, Err(AppError::Validation(_))),
+        "a payment follows a liquidazione, not an impegno"
+    );
+    let liq = operations::liquidate(
+        s,
+        &treasurer,
+        impegno,
+        d("700"),
+        date!(2026 - 07 - 01),
+        "fattura n. 12/2026",
+        true,
+    )
+    .await
+    .unwrap();
+    let r = operations::liquidate(
+        s,
+        &treasurer,
+        impegno,
+        d("0.01"),
+        date!(2026 - 07 - 02),
+        "",
+        false,
+    )
+    .await;
+    assert!(r.is_err(), "nothing left of the impegno after its economy");
+    operations::pay(s, &treasurer, liq, d("700"), date!(2026 - 07 - 05))
+        .await
+        .unwrap();
+    assert!(
+        operations::pay(s, &treasurer, liq, d("0.01"), date!(2026 - 07 - 06))
+            .await
+            .is_err()
+    );
+    let (economy, paid_cig, paid_cup): (Decimal, String, String) = sqlx::query_as(
+        "SELECT (SELECT amount FROM ledger_entries WHERE kind = 'economia'), cig, cup FROM ledger_entries WHERE kind = 'pagamento'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (economy, paid_cig.as_str(), paid_cup.as_str()),
+        (d("300"), "Z1A2B3C4D5", "J91H26000010006"),
+        "traceability on the payment"
+    );
+    // The economy returns to the chapter: 10,000 − 1,010 varied − 700 spent = 8,290 available.
+    let r = service::commit_expense(
+        s,
+        &treasurer,
+        commitment(running, "2499.99", Authorisation::Treasurer),
+    )
+    .await;
+    assert!(r.is_ok(), "{r:?}");
+    let council = Authorisation::Council {
+        resolution: "delibera n. 30".into(),
+    };
+    let mut big = commitment(running, "5790.02", council);
+    big.supplier = "Impresa di pulizie".into();
+    let r = service::commit_expense(s, &treasurer, big).await;
+    assert!(
+        matches!(&r, Err(AppError::Conflict(m)) if m.contains("5.790,01 €")),
+        "{r:?}"
+    );
+}
