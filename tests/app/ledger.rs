@@ -64,6 +64,34 @@ fn commitment(chapter_id: i64, amount: &str, auth: Authorisation) -> NewCommitme
     }
 }
 
+/// Opens 2026 (presumed result 0) with a revenue chapter of `revenue` and these expenditure chapters
+/// (title, code, allocation), approves its budget; returns the expenditure chapters' ids.
+async fn approved_2026(app: &TestApp, revenue: &str, chapters: &[(i16, &str, &str)]) -> (i64, Vec<i64>) {
+    let admin = Actor::system("test");
+    let s = &app.state;
+    service::open_year(s, &admin, 2026, d("0")).await.unwrap();
+    let rev = service::add_chapter(s, &admin, chapter(2026, true, 1, "1.1.010", "Contributi"))
+        .await
+        .unwrap();
+    service::allocate(s, &admin, rev, d(revenue), d(revenue))
+        .await
+        .unwrap();
+    let mut ids = vec![];
+    for (title, code, amount) in chapters {
+        let id = service::add_chapter(s, &admin, chapter(2026, false, *title, code, "Spese"))
+            .await
+            .unwrap();
+        service::allocate(s, &admin, id, d(amount), d(amount))
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    service::approve_budget(s, &admin, 2026, "delibera n. 40 del 28/11/2025")
+        .await
+        .unwrap();
+    (rev, ids)
+}
+
 #[sqlx::test]
 async fn impegni_follow_the_regulation(pool: sqlx::PgPool) {
     let app = TestApp::new(pool.clone()).await;
@@ -272,32 +300,10 @@ async fn impegni_follow_the_regulation(pool: sqlx::PgPool) {
 #[sqlx::test]
 async fn two_impegni_racing_for_the_last_euros_never_both_pass(pool: sqlx::PgPool) {
     let app = TestApp::new(pool.clone()).await;
-    let admin = Actor::system("test");
     let s = &app.state;
-    service::open_year(s, &admin, 2026, d("0")).await.unwrap();
-    let revenue = service::add_chapter(s, &admin, chapter(2026, true, 1, "1.1.010", "Contributi"))
-        .await
-        .unwrap();
-    service::allocate(s, &admin, revenue, d("100000"), d("100000"))
-        .await
-        .unwrap();
-    let mut chapters = vec![];
-    for i in 0..10 {
-        let id = service::add_chapter(
-            s,
-            &admin,
-            chapter(2026, false, 1, &format!("11.1.{i:03}"), "Spese"),
-        )
-        .await
-        .unwrap();
-        service::allocate(s, &admin, id, d("1000"), d("1000"))
-            .await
-            .unwrap();
-        chapters.push(id);
-    }
-    service::approve_budget(s, &admin, 2026, "delibera n. 1")
-        .await
-        .unwrap();
+    let codes: Vec<String> = (0..10).map(|i| format!("11.1.{i:03}")).collect();
+    let lines: Vec<(i16, &str, &str)> = codes.iter().map(|c| (1, c.as_str(), "1000")).collect();
+    let (_, chapters) = approved_2026(&app, "100000", &lines).await;
     let treasurer = Arc::new(person(&app, "tesoriere@example.org", Role::Treasurer).await);
     for chapter_id in chapters {
         // Each chapter has 1,000: two commitments of 600 race; exactly one may pass.
@@ -405,34 +411,14 @@ async fn the_provisional_budget_spends_a_twelfth_a_month_for_three_months(pool: 
 async fn variations_revenue_and_the_expenditure_after_the_impegno(pool: sqlx::PgPool) {
     use ordo::ledger::operations::{self, NewAssessment};
     let app = TestApp::new(pool.clone()).await;
-    let admin = Actor::system("test");
     let s = &app.state;
-    service::open_year(s, &admin, 2026, d("0")).await.unwrap();
-    let revenue = service::add_chapter(s, &admin, chapter(2026, true, 1, "1.1.010", "Contributi"))
-        .await
-        .unwrap();
-    let running = service::add_chapter(
-        s,
-        &admin,
-        chapter(2026, false, 1, "11.1.010", "Spese di funzionamento"),
+    let (revenue, ids) = approved_2026(
+        &app,
+        "20000",
+        &[(1, "11.1.010", "10000"), (2, "21.1.010", "5000")],
     )
-    .await
-    .unwrap();
-    let capital = service::add_chapter(s, &admin, chapter(2026, false, 2, "21.1.010", "Attrezzature"))
-        .await
-        .unwrap();
-    service::allocate(s, &admin, revenue, d("20000"), d("20000"))
-        .await
-        .unwrap();
-    service::allocate(s, &admin, running, d("10000"), d("10000"))
-        .await
-        .unwrap();
-    service::allocate(s, &admin, capital, d("5000"), d("5000"))
-        .await
-        .unwrap();
-    service::approve_budget(s, &admin, 2026, "delibera n. 40 del 28/11/2025")
-        .await
-        .unwrap();
+    .await;
+    let (running, capital) = (ids[0], ids[1]);
     let treasurer = person(&app, "tesoriere@example.org", Role::Treasurer).await;
     let member = person(&app, "iscritto@example.org", Role::Member).await;
 
