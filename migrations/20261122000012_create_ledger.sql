@@ -62,11 +62,15 @@ CREATE TABLE ledger_entries (
     resolution       TEXT NOT NULL DEFAULT '',
     -- The treasurer who countersigned the impegno (attesting the chapter's availability).
     countersigned_by BIGINT NULL REFERENCES users (id),
+    -- A pagoPA payment recorded in the ledger: its accertamento and riscossione, once.
+    payment_receipt_id BIGINT NULL REFERENCES payment_receipts (id),
     recorded_at      TIMESTAMPTZ NOT NULL,
     recorded_by      BIGINT NULL REFERENCES users (id),
     CONSTRAINT ledger_entries_amount CHECK (kind = 'variation' OR amount > 0)
 );
 CREATE INDEX ledger_entries_chapter_idx ON ledger_entries (chapter_id, kind);
+CREATE UNIQUE INDEX ledger_entries_payment_once ON ledger_entries (payment_receipt_id, kind)
+    WHERE payment_receipt_id IS NOT NULL;
 CREATE INDEX ledger_entries_parent_idx ON ledger_entries (parent_id) WHERE parent_id IS NOT NULL;
 
 CREATE TRIGGER ledger_year_events_append_only BEFORE UPDATE OR DELETE ON ledger_year_events

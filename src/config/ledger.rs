@@ -17,6 +17,9 @@ pub struct LedgerConfig {
     pub petty_cash_max_expense: Decimal,
     /// Longest provisional budget (esercizio provvisorio), in months.
     pub provisional_max_months: u8,
+    /// Revenue chapter (code) of each kind of pagoPA payment: a reconciled payment is recorded there
+    /// as accertamento and riscossione, when the year's budget has that chapter.
+    pub pagopa_chapters: std::collections::BTreeMap<String, String>,
 }
 
 impl LedgerConfig {
@@ -45,6 +48,14 @@ impl LedgerConfig {
                 "ledger.petty_cash_max_expense",
                 "must not exceed ledger.petty_cash_fund",
             ));
+        }
+        for kind in self.pagopa_chapters.keys() {
+            if !["annual_fee", "registration_fee", "stamp_duty", "other"].contains(&kind.as_str()) {
+                return Err(bad(
+                    "ledger.pagopa_chapters",
+                    format!("unknown payment kind \"{kind}\""),
+                ));
+            }
         }
         if !(1..=12).contains(&self.provisional_max_months) {
             return Err(bad("ledger.provisional_max_months", "must be between 1 and 12"));

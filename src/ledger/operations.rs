@@ -152,6 +152,7 @@ pub async fn transfer(
                     authorised_by: "council",
                     resolution: &resolution,
                     countersigned_by: None,
+                    payment_receipt_id: None,
                     recorded_at: now,
                     recorded_by: Some(user.id),
                 },
@@ -233,6 +234,7 @@ pub async fn assess(state: &AppState, user: &CurrentUser, a: NewAssessment) -> A
             authorised_by: "",
             resolution: "",
             countersigned_by: None,
+            payment_receipt_id: None,
             recorded_at: now,
             recorded_by: Some(user.id),
         },
@@ -342,6 +344,7 @@ async fn child_in(
             authorised_by: "",
             resolution: "",
             countersigned_by: None,
+            payment_receipt_id: None,
             recorded_at: now,
             recorded_by: Some(user.id),
         },
@@ -436,4 +439,77 @@ pub async fn pay(
         "",
     )
     .await
+}
+
+/// A reconciled pagoPA payment as the ledger needs it.
+pub struct PagoPaPayment<'a> {
+    pub receipt_id: i64,
+    pub kind: &'a str,
+    pub description: &'a str,
+    pub debtor: &'a str,
+    pub debtor_code: &'a str,
+    pub amount: Decimal,
+    pub paid_on: Date,
+}
+
+/// Records a reconciled pagoPA payment as accertamento and riscossione on the revenue chapter
+/// configured for its kind (`ledger.pagopa_chapters`) in the year it was paid, in the caller's
+/// transaction, at most once per payment (a unique index). `false` when the ledger has no such year,
+/// chapter or the year is closed: the payment stays in the payments register and is recorded by hand.
+pub async fn record_pagopa_payment(
+    conn: &mut sqlx::PgConnection,
+    state: &AppState,
+    actor: &audit::Actor,
+    p: &PagoPaPayment<'_>,
+) -> AppResult<bool> {
+    let Some(code) = state.config.ledger.pagopa_chapters.get(p.kind) else {
+        return Ok(false);
+    };
+    let year = p.paid_on.year();
+    let Some(chapter) = repo::revenue_chapter_for_update(conn, year, code).await? else {
+        return Ok(false);
+    };
+    match repo::year_state(conn, year).await? {
+        Some((_, _, _, false)) => {}
+        _ => return Ok(false),
+    }
+    let now = state.now();
+    let reason = format!("pagoPA: {}", p.description);
+    let entry = |kind, parent_id| NewEntry {
+        chapter_id: chapter.id,
+        kind,
+        residui: false,
+        parent_id,
+        amount: p.amount,
+        cash_amount: Decimal::ZERO,
+        entry_date: p.paid_on,
+        party: p.debtor,
+        party_code: p.debtor_code,
+        iban: "",
+        cig: "",
+        cup: "",
+        reason: &reason,
+        authorised_by: "",
+        resolution: "",
+        countersigned_by: None,
+        payment_receipt_id: Some(p.receipt_id),
+        recorded_at: now,
+        recorded_by: actor.id,
+    };
+    let assessed = repo::insert_entry(conn, &entry("accertamento", None)).await?;
+    let collected = repo::insert_entry(conn, &entry("riscossione", Some(assessed))).await?;
+    audit::record(
+        conn,
+        now,
+        audit::Event {
+            actor,
+            action: "ledger.pagopa",
+            entity: "ledger",
+            entity_id: Some(collected.to_string()),
+            details: json!({ "receipt": p.receipt_id, "chapter": chapter.code, "amount": p.amount.to_string(),
+                         "accertamento": assessed, "riscossione": collected }),
+        },
+    )
+    .await?;
+    Ok(true)
 }

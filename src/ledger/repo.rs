@@ -191,6 +191,7 @@ pub struct NewEntry<'a> {
     pub authorised_by: &'a str,
     pub resolution: &'a str,
     pub countersigned_by: Option<i64>,
+    pub payment_receipt_id: Option<i64>,
     pub recorded_at: OffsetDateTime,
     pub recorded_by: Option<i64>,
 }
@@ -198,8 +199,9 @@ pub struct NewEntry<'a> {
 pub async fn insert_entry(conn: &mut PgConnection, e: &NewEntry<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         "INSERT INTO ledger_entries (chapter_id, kind, residui, parent_id, amount, cash_amount, entry_date, party,
-             party_code, iban, cig, cup, reason, authorised_by, resolution, countersigned_by, recorded_at, recorded_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id",
+             party_code, iban, cig, cup, reason, authorised_by, resolution, countersigned_by, recorded_at, recorded_by,
+             payment_receipt_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id",
         e.chapter_id,
         e.kind,
         e.residui,
@@ -217,9 +219,27 @@ pub async fn insert_entry(conn: &mut PgConnection, e: &NewEntry<'_>) -> sqlx::Re
         e.resolution,
         e.countersigned_by,
         e.recorded_at,
-        e.recorded_by
+        e.recorded_by,
+        e.payment_receipt_id
     )
     .fetch_one(conn)
+    .await
+}
+
+/// The revenue chapter of a year with this code, locked.
+pub async fn revenue_chapter_for_update(
+    conn: &mut PgConnection,
+    year: i32,
+    code: &str,
+) -> sqlx::Result<Option<ChapterRow>> {
+    sqlx::query_as!(
+        ChapterRow,
+        "SELECT id, year, side, title, code, name FROM ledger_chapters
+         WHERE year = $1 AND side = 'revenue' AND code = $2 FOR UPDATE",
+        year,
+        code
+    )
+    .fetch_optional(conn)
     .await
 }
 

@@ -176,10 +176,12 @@ pub async fn reconcile_upload(ctx: Ctx, headers: HeaderMap, form: Multipart) -> 
     match reconcile::run(&ctx.state, &user.actor(), &file).await {
         Ok(r) => {
             let notice = format!(
-                "Rendicontazione importata: {} pagamenti registrati, {} già presenti, {} rifiutati.",
+                "Rendicontazione importata: {} pagamenti registrati, {} già presenti, {} rifiutati; {} \
+                 contabilizzati in bilancio (accertamento e riscossione).",
                 r.applied.len(),
                 r.unchanged.len(),
-                r.refused.len()
+                r.refused.len(),
+                r.booked
             );
             let mut lines: Vec<ReportLine> = r
                 .applied

@@ -2,7 +2,8 @@
 //! first implementation is [`ReconciliationFile`], the CSV export intermediaries give their
 //! creditors (one row per payment). Applying outcomes is idempotent: a receipt already recorded is
 //! "unchanged"; a payment for an unknown or already paid position, or of another amount, is refused
-//! with its reason.
+//! with its reason. A new payment is also recorded in the ledger (accertamento and riscossione on the
+//! chapter of its kind), in the same transaction, when that year's budget has the chapter.
 //!
 //! File columns (header names, any order, `;` or `,`, UTF-8 with or without BOM):
 //! `codice_avviso` (18 digits; or `iuv`), `importo` (`16,00` or `16.00`), `data_pagamento`
@@ -195,6 +196,8 @@ pub fn parse(bytes: &[u8]) -> Result<(Vec<Outcome>, Vec<Refusal>), String> {
 #[derive(Debug, Default)]
 pub struct Report {
     pub applied: Vec<(usize, String)>,
+    /// Of the applied payments, those recorded in the ledger (accertamento + riscossione).
+    pub booked: usize,
     pub unchanged: Vec<(usize, String)>,
     pub refused: Vec<Refusal>,
 }
@@ -264,6 +267,25 @@ pub async fn run(state: &AppState, actor: &Actor, source: &dyn Intermediary) -> 
                              "notice_code": o.notice_code, "source": name }),
         })
         .await?;
+        let paid_on = crate::format::rome_day(o.paid_at);
+        let booked = crate::ledger::operations::record_pagopa_payment(
+            &mut tx,
+            state,
+            actor,
+            &crate::ledger::operations::PagoPaPayment {
+                receipt_id: receipt,
+                kind: &p.kind,
+                description: &p.description,
+                debtor: &p.member_name,
+                debtor_code: &p.fiscal_code,
+                amount: o.amount,
+                paid_on,
+            },
+        )
+        .await?;
+        if booked {
+            report.booked += 1;
+        }
         report.applied.push((o.line, o.notice_code.clone()));
     }
     audit::record(&mut tx, now, audit::Event {

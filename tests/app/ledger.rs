@@ -611,3 +611,74 @@ async fn variations_revenue_and_the_expenditure_after_the_impegno(pool: sqlx::Pg
         "{r:?}"
     );
 }
+
+#[sqlx::test]
+async fn a_reconciled_pagopa_payment_is_booked_once_in_the_ledger(pool: sqlx::PgPool) {
+    use crate::payments::{positions_of, reconciliation};
+    let app = TestApp::new(pool.clone()).await;
+    // The budget has the annual fee's chapter (1.1.010) but not the stamp duty's (5.1.010).
+    approved_2026(&app, "100000", &[(1, "11.1.010", "1000")]).await;
+    let (mut m, member_id) = crate::requests::member(&app, "quota@example.org").await;
+    let mut s = crate::requests::staff(&app).await;
+    s.get("/backoffice/pagamenti").await;
+    s.post("/backoffice/pagamenti/quote-annuali", &[("year", "2026")])
+        .await;
+    m.get("/portale/documenti").await;
+    m.post("/portale/richieste/certificato", &[("stamp", "pagopa")])
+        .await;
+    let positions = positions_of(&app, member_id).await;
+    assert_eq!(positions.len(), 2);
+    let rows: Vec<(&str, &str, &str)> = vec![
+        (&positions[0].1, "180,00", "IUR-Q"),
+        (&positions[1].1, "16,00", "IUR-B"),
+    ];
+    let file = reconciliation(&rows);
+    s.get("/backoffice/pagamenti").await;
+    let r = s
+        .multipart(
+            "/backoffice/pagamenti/riconciliazione",
+            &[],
+            &[("file", "r.csv", file.clone())],
+        )
+        .await;
+    let notice = r.texts("#payments-notice").join(" ");
+    assert!(
+        notice.contains("2 pagamenti registrati") && notice.contains("1 contabilizzati"),
+        "{notice}"
+    );
+    let booked = || async {
+        sqlx::query_as::<_, (String, Decimal, String)>(
+            "SELECT e.kind, e.amount, c.code FROM ledger_entries e JOIN ledger_chapters c ON c.id = e.chapter_id
+             WHERE e.payment_receipt_id IS NOT NULL ORDER BY e.id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+    let first = booked().await;
+    assert_eq!(
+        first,
+        vec![
+            ("accertamento".into(), d("180.00"), "1.1.010".into()),
+            ("riscossione".into(), d("180.00"), "1.1.010".into())
+        ]
+    );
+    // The same file again: nothing new, in the payments or in the ledger.
+    s.get("/backoffice/pagamenti").await;
+    s.multipart(
+        "/backoffice/pagamenti/riconciliazione",
+        &[],
+        &[("file", "r.csv", file)],
+    )
+    .await;
+    assert_eq!(booked().await, first);
+    // And the database would refuse a second booking of the same payment.
+    let again = sqlx::query(
+        "INSERT INTO ledger_entries (chapter_id, kind, amount, entry_date, reason, recorded_at, payment_receipt_id)
+         SELECT chapter_id, kind, amount, entry_date, reason, now(), payment_receipt_id FROM ledger_entries
+         WHERE kind = 'accertamento' AND payment_receipt_id IS NOT NULL",
+    )
+    .execute(&pool)
+    .await;
+    assert!(again.is_err());
+}
