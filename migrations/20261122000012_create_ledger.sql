@@ -93,3 +93,11 @@ END;
 $$;
 CREATE TRIGGER ledger_entries_open_year BEFORE INSERT ON ledger_entries
     FOR EACH ROW EXECUTE FUNCTION ledger_refuse_closed_year();
+
+-- The incasso receipt of a riscossione is a document ordo issues, with its verification code.
+ALTER TABLE issued_documents DROP CONSTRAINT issued_documents_kind_check;
+ALTER TABLE issued_documents ADD CONSTRAINT issued_documents_kind_check
+    CHECK (kind IN ('certificate', 'self_certification', 'card', 'payment_notice', 'receipt', 'ledger_receipt'));
+ALTER TABLE issued_documents ADD COLUMN ledger_entry_id BIGINT NULL REFERENCES ledger_entries (id);
+CREATE UNIQUE INDEX issued_documents_ledger_entry_key ON issued_documents (ledger_entry_id)
+    WHERE ledger_entry_id IS NOT NULL;

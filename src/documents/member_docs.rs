@@ -134,6 +134,7 @@ pub async fn card(
         request_id: None,
         protocol_registration_id: None,
         payment_position_id: None,
+        ledger_entry_id: None,
         issued_by: None,
     };
     Ok(service::issue(conn, state, now, doc).await?.id)
@@ -169,6 +170,7 @@ pub async fn self_certification(
         request_id: None,
         protocol_registration_id: None,
         payment_position_id: None,
+        ledger_entry_id: None,
         issued_by: Some(user_id),
     };
     service::issue(conn, state, now, doc).await
@@ -208,6 +210,7 @@ pub fn certificate(
         request_id: Some(request_id),
         protocol_registration_id: None,
         payment_position_id: None,
+        ledger_entry_id: None,
         issued_by: None,
     })
 }

@@ -15,6 +15,7 @@ pub struct NewRow<'a> {
     pub request_id: Option<i64>,
     pub protocol_registration_id: Option<i64>,
     pub payment_position_id: Option<i64>,
+    pub ledger_entry_id: Option<i64>,
     pub issued_at: OffsetDateTime,
     pub issued_by: Option<i64>,
 }
@@ -22,8 +23,8 @@ pub struct NewRow<'a> {
 pub async fn insert(conn: &mut PgConnection, r: &NewRow<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         "INSERT INTO issued_documents (code, kind, member_id, title, facts, fingerprint, pdf, pdf_sha256,
-             request_id, protocol_registration_id, payment_position_id, issued_at, issued_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+             request_id, protocol_registration_id, payment_position_id, ledger_entry_id, issued_at, issued_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
         r.code,
         r.kind,
         r.member_id,
@@ -35,6 +36,7 @@ pub async fn insert(conn: &mut PgConnection, r: &NewRow<'_>) -> sqlx::Result<i64
         r.request_id,
         r.protocol_registration_id,
         r.payment_position_id,
+        r.ledger_entry_id,
         r.issued_at,
         r.issued_by
     )
@@ -146,4 +148,14 @@ pub async fn revoke(
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The document of a ledger entry (the incasso receipt of a riscossione), if issued.
+pub async fn of_ledger_entry(conn: &mut PgConnection, entry_id: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!(
+        "SELECT id FROM issued_documents WHERE ledger_entry_id = $1",
+        entry_id
+    )
+    .fetch_optional(conn)
+    .await
 }

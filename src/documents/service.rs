@@ -18,6 +18,8 @@ pub enum DocKind {
     Card,
     PaymentNotice,
     Receipt,
+    /// The incasso receipt of a riscossione in the ledger.
+    LedgerReceipt,
 }
 
 impl DocKind {
@@ -28,6 +30,7 @@ impl DocKind {
             DocKind::Card => "card",
             DocKind::PaymentNotice => "payment_notice",
             DocKind::Receipt => "receipt",
+            DocKind::LedgerReceipt => "ledger_receipt",
         }
     }
 
@@ -38,6 +41,7 @@ impl DocKind {
             DocKind::Card,
             DocKind::PaymentNotice,
             DocKind::Receipt,
+            DocKind::LedgerReceipt,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -50,6 +54,7 @@ impl DocKind {
             DocKind::Card => "Tessera di iscrizione",
             DocKind::PaymentNotice => "Avviso di pagamento pagoPA",
             DocKind::Receipt => "Ricevuta di pagamento",
+            DocKind::LedgerReceipt => "Ricevuta di incasso",
         }
     }
 
@@ -68,6 +73,7 @@ impl DocKind {
             DocKind::Card => include_str!("../../templates/pdf/card.typ"),
             DocKind::PaymentNotice => include_str!("../../templates/pdf/payment_notice.typ"),
             DocKind::Receipt => include_str!("../../templates/pdf/receipt.typ"),
+            DocKind::LedgerReceipt => include_str!("../../templates/pdf/ledger_receipt.typ"),
         }
     }
 }
@@ -110,6 +116,7 @@ pub struct NewDocument {
     pub request_id: Option<i64>,
     pub protocol_registration_id: Option<i64>,
     pub payment_position_id: Option<i64>,
+    pub ledger_entry_id: Option<i64>,
     pub issued_by: Option<i64>,
 }
 
@@ -223,6 +230,7 @@ pub async fn store(
             request_id: doc.request_id,
             protocol_registration_id: doc.protocol_registration_id,
             payment_position_id: doc.payment_position_id,
+            ledger_entry_id: doc.ledger_entry_id,
             issued_at: now,
             issued_by: doc.issued_by,
         },
@@ -307,6 +315,10 @@ pub use repo::DocumentRow;
 
 pub async fn of_member(conn: &mut PgConnection, member_id: i64) -> AppResult<Vec<DocumentRow>> {
     Ok(repo::of_member(conn, member_id).await?)
+}
+
+pub async fn of_ledger_entry(conn: &mut PgConnection, entry_id: i64) -> AppResult<Option<i64>> {
+    Ok(repo::of_ledger_entry(conn, entry_id).await?)
 }
 
 pub async fn of_position(conn: &mut PgConnection, position_id: i64, kind: DocKind) -> AppResult<Option<i64>> {

@@ -274,3 +274,29 @@ pub async fn entry_for_update(conn: &mut PgConnection, id: i64) -> sqlx::Result<
     .fetch_optional(conn)
     .await
 }
+
+#[derive(Debug, Clone)]
+pub struct ReceiptFacts {
+    pub id: i64,
+    pub kind: String,
+    pub residui: bool,
+    pub amount: Decimal,
+    pub entry_date: Date,
+    pub party: String,
+    pub party_code: String,
+    pub reason: String,
+    pub year: i32,
+    pub chapter: String,
+}
+
+pub async fn receipt_facts(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<ReceiptFacts>> {
+    sqlx::query_as!(
+        ReceiptFacts,
+        r#"SELECT e.id, e.kind, e.residui, e.amount, e.entry_date, e.party, e.party_code, e.reason, c.year,
+                  c.code || ' ' || c.name AS "chapter!"
+           FROM ledger_entries e JOIN ledger_chapters c ON c.id = e.chapter_id WHERE e.id = $1"#,
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}

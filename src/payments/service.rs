@@ -347,6 +347,7 @@ fn notice_doc(state: &AppState, p: &PositionRow) -> AppResult<NewDocument> {
         request_id: p.request_id,
         protocol_registration_id: None,
         payment_position_id: Some(p.id),
+        ledger_entry_id: None,
         issued_by: None,
     })
 }
@@ -377,6 +378,7 @@ fn receipt_doc(p: &PositionRow) -> AppResult<NewDocument> {
         request_id: p.request_id,
         protocol_registration_id: None,
         payment_position_id: Some(p.id),
+        ledger_entry_id: None,
         issued_by: None,
     })
 }

@@ -682,3 +682,51 @@ async fn a_reconciled_pagopa_payment_is_booked_once_in_the_ledger(pool: sqlx::Pg
     .await;
     assert!(again.is_err());
 }
+
+#[sqlx::test]
+async fn an_incasso_receipt_writes_the_amount_in_words(pool: sqlx::PgPool) {
+    use ordo::ledger::operations::{self, NewAssessment};
+    let app = TestApp::new(pool.clone()).await;
+    let s = &app.state;
+    let (revenue, _) = approved_2026(&app, "100000", &[(1, "11.1.010", "1000")]).await;
+    let treasurer = person(&app, "tesoriere@example.org", Role::Treasurer).await;
+    let assessed = operations::assess(
+        s,
+        &treasurer,
+        NewAssessment {
+            chapter_id: revenue,
+            amount: d("1001"),
+            date: date!(2026 - 05 - 02),
+            debtor: "Studio Tecnico Bianchi".into(),
+            debtor_code: "01234567890".into(),
+            due_date: date!(2026 - 05 - 31),
+            legal_title: "Rimborso spese di segreteria".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let collected = operations::collect(s, &treasurer, assessed, d("1001"), date!(2026 - 05 - 20))
+        .await
+        .unwrap();
+    let (pdf, _) = ordo::ledger::receipts::receipt_pdf(s, collected).await.unwrap();
+    let text = crate::pdf_text(&pdf)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(text.contains("RICEVUTA DI INCASSO"), "{text}");
+    assert!(
+        text.contains("1.001,00 €") && text.contains("euro milleuno/00"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Studio Tecnico Bianchi") && text.contains("20/05/2026") && text.contains("competenza"),
+        "{text}"
+    );
+    // Issued once: the same document again.
+    let (again, _) = ordo::ledger::receipts::receipt_pdf(s, collected).await.unwrap();
+    assert_eq!(again, pdf);
+    assert!(
+        ordo::ledger::receipts::receipt_pdf(s, assessed).await.is_err(),
+        "not for an accertamento"
+    );
+}
