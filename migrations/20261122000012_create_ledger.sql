@@ -101,3 +101,20 @@ ALTER TABLE issued_documents ADD CONSTRAINT issued_documents_kind_check
 ALTER TABLE issued_documents ADD COLUMN ledger_entry_id BIGINT NULL REFERENCES ledger_entries (id);
 CREATE UNIQUE INDEX issued_documents_ledger_entry_key ON issued_documents (ledger_entry_id)
     WHERE ledger_entry_id IS NOT NULL;
+
+-- Petty cash (cassa economale, seed 004 art. 21): small office expenses paid in cash from the year's
+-- fund, each within the regulation's limit; append-only, reported every six months.
+CREATE TABLE ledger_petty_cash (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    year        INTEGER NOT NULL REFERENCES ledger_years (year),
+    entry_date  DATE NOT NULL,
+    amount      NUMERIC(14, 2) NOT NULL CHECK (amount > 0),
+    payee       TEXT NOT NULL CHECK (btrim(payee) <> ''),
+    reason      TEXT NOT NULL CHECK (btrim(reason) <> ''),
+    recorded_at TIMESTAMPTZ NOT NULL,
+    recorded_by BIGINT NULL REFERENCES users (id),
+    CONSTRAINT ledger_petty_cash_in_year CHECK (extract(year FROM entry_date) = year)
+);
+CREATE INDEX ledger_petty_cash_year_idx ON ledger_petty_cash (year, entry_date);
+CREATE TRIGGER ledger_petty_cash_append_only BEFORE UPDATE OR DELETE ON ledger_petty_cash
+    FOR EACH ROW EXECUTE FUNCTION refuse_change();

@@ -3,6 +3,7 @@
 //! receipts (`words`); the chart, budget, operations and reports build on them.
 
 pub mod operations;
+pub mod petty_cash;
 pub mod receipts;
 mod repo;
 pub mod rules;

@@ -300,3 +300,64 @@ pub async fn receipt_facts(conn: &mut PgConnection, id: i64) -> sqlx::Result<Opt
     .fetch_optional(conn)
     .await
 }
+
+pub async fn petty_cash_spent(conn: &mut PgConnection, year: i32) -> sqlx::Result<Decimal> {
+    sqlx::query_scalar!(
+        r#"SELECT COALESCE(SUM(amount), 0) AS "n!" FROM ledger_petty_cash WHERE year = $1"#,
+        year
+    )
+    .fetch_one(conn)
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_petty_cash(
+    conn: &mut PgConnection,
+    year: i32,
+    day: Date,
+    amount: Decimal,
+    payee: &str,
+    reason: &str,
+    at: OffsetDateTime,
+    by: Option<i64>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        "INSERT INTO ledger_petty_cash (year, entry_date, amount, payee, reason, recorded_at, recorded_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        year,
+        day,
+        amount,
+        payee,
+        reason,
+        at,
+        by
+    )
+    .fetch_one(conn)
+    .await
+}
+
+#[derive(Debug, Clone)]
+pub struct PettyCashRow {
+    pub id: i64,
+    pub entry_date: Date,
+    pub amount: Decimal,
+    pub payee: String,
+    pub reason: String,
+}
+
+/// The expenses between two dates (inclusive), in order.
+pub async fn petty_cash_between(
+    conn: &mut PgConnection,
+    from: Date,
+    to: Date,
+) -> sqlx::Result<Vec<PettyCashRow>> {
+    sqlx::query_as!(
+        PettyCashRow,
+        "SELECT id, entry_date, amount, payee, reason FROM ledger_petty_cash
+         WHERE entry_date BETWEEN $1 AND $2 ORDER BY entry_date, id",
+        from,
+        to
+    )
+    .fetch_all(conn)
+    .await
+}

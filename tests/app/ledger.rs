@@ -730,3 +730,85 @@ async fn an_incasso_receipt_writes_the_amount_in_words(pool: sqlx::PgPool) {
         "not for an accertamento"
     );
 }
+
+#[sqlx::test]
+async fn petty_cash_within_its_limits_and_its_six_monthly_report(pool: sqlx::PgPool) {
+    use ordo::ledger::petty_cash;
+    let app = TestApp::new(pool.clone()).await;
+    let s = &app.state;
+    approved_2026(&app, "100000", &[(1, "11.1.010", "1000")]).await;
+    let treasurer = person(&app, "tesoriere@example.org", Role::Treasurer).await;
+    petty_cash::spend(
+        s,
+        &treasurer,
+        date!(2026 - 02 - 03),
+        d("200.00"),
+        "Poste Italiane",
+        "Raccomandate",
+    )
+    .await
+    .unwrap();
+    let r = petty_cash::spend(
+        s,
+        &treasurer,
+        date!(2026 - 02 - 04),
+        d("200.01"),
+        "Cartoleria",
+        "Toner",
+    )
+    .await;
+    assert!(
+        matches!(&r, Err(AppError::Validation(e)) if e[0].message.contains("200,01 €")),
+        "{r:?}"
+    );
+    for i in 0..13 {
+        petty_cash::spend(
+            s,
+            &treasurer,
+            date!(2026 - 08 - 01),
+            d("200"),
+            "Cartoleria",
+            &format!("Cancelleria {i}"),
+        )
+        .await
+        .unwrap();
+    }
+    // 2,800 spent: 200 left in the 3,000 fund; 200.01 would overrun it.
+    let r = petty_cash::spend(
+        s,
+        &treasurer,
+        date!(2026 - 09 - 01),
+        d("200.00"),
+        "Bar",
+        "Caffè per il Consiglio",
+    )
+    .await;
+    assert!(r.is_ok(), "{r:?}");
+    let r = petty_cash::spend(s, &treasurer, date!(2026 - 09 - 02), d("0.01"), "Bar", "Acqua").await;
+    assert!(
+        matches!(&r, Err(AppError::Validation(e)) if e[0].message.contains("3.000,00 €")),
+        "{r:?}"
+    );
+    let first = petty_cash::report(s, 2026, 1).await.unwrap();
+    assert_eq!(
+        (first.expenses.len(), first.total, first.fund_left),
+        (1, d("200"), d("2800"))
+    );
+    let second = petty_cash::report(s, 2026, 2).await.unwrap();
+    assert_eq!(
+        (second.expenses.len(), second.total, second.fund_left),
+        (14, d("2800"), d("0"))
+    );
+    let member = person(&app, "iscritto@example.org", Role::Member).await;
+    assert!(matches!(
+        petty_cash::spend(s, &member, date!(2026 - 09 - 03), d("1"), "x", "y").await,
+        Err(AppError::Forbidden)
+    ));
+    assert!(
+        sqlx::query("DELETE FROM ledger_petty_cash")
+            .execute(&pool)
+            .await
+            .is_err(),
+        "append-only"
+    );
+}
