@@ -2,6 +2,7 @@
 //! the rules every operation will go through (`rules`, pure) and the amount in Italian words of the
 //! receipts (`words`); the chart, budget, operations and reports build on them.
 
+pub mod closing;
 pub mod operations;
 pub mod petty_cash;
 pub mod receipts;

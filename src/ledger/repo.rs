@@ -361,3 +361,76 @@ pub async fn petty_cash_between(
     .fetch_all(conn)
     .await
 }
+
+/// What is still open at the year's end: accertamenti not fully collected and impegni not fully paid
+/// (less their economies), with what is left of each.
+#[derive(Debug, Clone)]
+pub struct Outstanding {
+    pub id: i64,
+    pub kind: String,
+    pub side: String,
+    pub title: i16,
+    pub category: String,
+    pub code: String,
+    pub name: String,
+    pub party: String,
+    pub party_code: String,
+    pub iban: String,
+    pub cig: String,
+    pub cup: String,
+    pub reason: String,
+    pub left: Decimal,
+}
+
+pub async fn outstanding(conn: &mut PgConnection, year: i32) -> sqlx::Result<Vec<Outstanding>> {
+    sqlx::query_as!(
+        Outstanding,
+        r#"SELECT e.id, e.kind, c.side, c.title, c.category, c.code, c.name, e.party, e.party_code, e.iban, e.cig,
+                  e.cup, e.reason, (e.amount - COALESCE(x.taken, 0)) AS "left!"
+           FROM ledger_entries e JOIN ledger_chapters c ON c.id = e.chapter_id
+           LEFT JOIN LATERAL (
+               SELECT SUM(CASE WHEN e.kind = 'accertamento' THEN
+                               CASE WHEN k.kind = 'riscossione' THEN k.amount ELSE 0 END
+                          ELSE
+                               CASE WHEN k.kind = 'economia' THEN k.amount
+                                    WHEN k.kind = 'liquidazione' THEN
+                                        (SELECT COALESCE(SUM(p.amount), 0) FROM ledger_entries p
+                                         WHERE p.parent_id = k.id AND p.kind = 'pagamento')
+                                    ELSE 0 END
+                          END) AS taken
+               FROM ledger_entries k WHERE k.parent_id = e.id
+           ) x ON TRUE
+           WHERE c.year = $1 AND e.kind IN ('accertamento', 'impegno')
+             AND e.amount - COALESCE(x.taken, 0) > 0
+           ORDER BY c.side, c.code, e.id"#,
+        year
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The chapter with this side and code in `year`, created like `like` when missing.
+pub async fn chapter_in_year(conn: &mut PgConnection, year: i32, o: &Outstanding) -> sqlx::Result<i64> {
+    if let Some(id) = sqlx::query_scalar!(
+        "SELECT id FROM ledger_chapters WHERE year = $1 AND side = $2 AND code = $3",
+        year,
+        o.side,
+        o.code
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    {
+        return Ok(id);
+    }
+    sqlx::query_scalar!(
+        "INSERT INTO ledger_chapters (year, side, title, category, code, name) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        year,
+        o.side,
+        o.title,
+        o.category,
+        o.code,
+        o.name
+    )
+    .fetch_one(conn)
+    .await
+}

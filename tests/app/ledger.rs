@@ -812,3 +812,142 @@ async fn petty_cash_within_its_limits_and_its_six_monthly_report(pool: sqlx::PgP
         "append-only"
     );
 }
+
+#[sqlx::test]
+async fn closing_the_year_carries_the_residui_apart_and_locks_it(pool: sqlx::PgPool) {
+    use ordo::ledger::closing::{Closed, close_year};
+    use ordo::ledger::operations::{self, NewAssessment};
+    let app = TestApp::new(pool.clone()).await;
+    let s = &app.state;
+    let (revenue, ids) = approved_2026(&app, "20000", &[(1, "11.1.010", "10000")]).await;
+    let running = ids[0];
+    let treasurer = person(&app, "tesoriere@example.org", Role::Treasurer).await;
+    // A fee assessed for 500, 300 collected: 200 residuo attivo.
+    let assessed = operations::assess(
+        s,
+        &treasurer,
+        NewAssessment {
+            chapter_id: revenue,
+            amount: d("500"),
+            date: date!(2026 - 03 - 01),
+            debtor: "Rossi Mario".into(),
+            debtor_code: String::new(),
+            due_date: date!(2026 - 03 - 31),
+            legal_title: "Quota annuale 2026".into(),
+        },
+    )
+    .await
+    .unwrap();
+    operations::collect(s, &treasurer, assessed, d("300"), date!(2026 - 03 - 10))
+        .await
+        .unwrap();
+    // An impegno of 1,000: 700 liquidated, 400 paid: 600 residuo passivo.
+    let big = service::commit_expense(
+        s,
+        &treasurer,
+        commitment(running, "1000", Authorisation::Treasurer),
+    )
+    .await
+    .unwrap();
+    let liq = operations::liquidate(
+        s,
+        &treasurer,
+        big,
+        d("700"),
+        date!(2026 - 09 - 01),
+        "fattura 1",
+        false,
+    )
+    .await
+    .unwrap();
+    operations::pay(s, &treasurer, liq, d("400"), date!(2026 - 09 - 10))
+        .await
+        .unwrap();
+    // An impegno of 300 closed by its last liquidazione of 200, paid: the 100 economy carries nothing.
+    let small = service::commit_expense(
+        s,
+        &treasurer,
+        commitment(running, "300", Authorisation::Treasurer),
+    )
+    .await
+    .unwrap();
+    let liq2 = operations::liquidate(
+        s,
+        &treasurer,
+        small,
+        d("200"),
+        date!(2026 - 10 - 01),
+        "fattura 2",
+        true,
+    )
+    .await
+    .unwrap();
+    operations::pay(s, &treasurer, liq2, d("200"), date!(2026 - 10 - 05))
+        .await
+        .unwrap();
+
+    let president = person(&app, "presidente@example.org", Role::President).await;
+    assert!(
+        matches!(
+            close_year(s, &president, 2026, "").await,
+            Err(AppError::Forbidden)
+        ),
+        "the treasurer closes"
+    );
+    let r = close_year(s, &treasurer, 2026, "").await;
+    assert!(
+        matches!(&r, Err(AppError::Validation(e)) if e[0].message.contains("2027")),
+        "{r:?}"
+    );
+    service::open_year(s, &Actor::system("test"), 2027, d("0"))
+        .await
+        .unwrap();
+    let closed = close_year(s, &treasurer, 2026, "").await.unwrap();
+    assert_eq!(
+        closed,
+        Closed {
+            residui_attivi: d("200"),
+            residui_passivi: d("600"),
+            carried: 2
+        }
+    );
+    assert!(matches!(
+        close_year(s, &treasurer, 2026, "").await,
+        Err(AppError::Conflict(_))
+    ));
+
+    // The residui sit on 2027's chapters, apart from its competence.
+    let residui: Vec<(String, String, Decimal, bool)> = sqlx::query_as(
+        "SELECT c.code, e.kind, e.amount, e.residui FROM ledger_entries e JOIN ledger_chapters c ON c.id = e.chapter_id
+         WHERE c.year = 2027 ORDER BY c.code",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        residui,
+        vec![
+            ("1.1.010".into(), "accertamento".into(), d("200"), true),
+            ("11.1.010".into(), "impegno".into(), d("600"), true)
+        ]
+    );
+    // Collected in 2027 as residuo; nothing more on 2026.
+    let carried: i64 =
+        sqlx::query_scalar("SELECT id FROM ledger_entries WHERE residui AND kind = 'accertamento'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    operations::collect(s, &treasurer, carried, d("200"), date!(2027 - 01 - 20))
+        .await
+        .unwrap();
+    let r = operations::collect(s, &treasurer, assessed, d("1"), date!(2026 - 12 - 31)).await;
+    assert!(
+        matches!(&r, Err(AppError::Conflict(m)) if m.contains("chiuso")),
+        "{r:?}"
+    );
+    let r = service::commit_expense(s, &treasurer, commitment(running, "1", Authorisation::Treasurer)).await;
+    assert!(
+        matches!(&r, Err(AppError::Conflict(m)) if m.contains("chiuso")),
+        "{r:?}"
+    );
+}
