@@ -81,6 +81,11 @@ enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
+    /// Accounting ledger commands.
+    Ledger {
+        #[command(subcommand)]
+        command: ordo::ledger::cli::LedgerCommand,
+    },
     /// SPID service provider commands.
     Spid {
         #[command(subcommand)]
@@ -285,6 +290,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Protocol { command } => protocol_command(command, config).await,
         Command::Import { command } => import_command(command, config).await,
         Command::Spid { command } => ordo::sso::cli::run(command, &config),
+        Command::Ledger { command } => ordo::ledger::cli::run(command, &state(config).await?).await,
     }
 }
 

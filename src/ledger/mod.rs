@@ -1,12 +1,15 @@
-//! The order's accounting ledger (contabilità finanziaria, seed 004 and SPEC §6). This first part holds
-//! the rules every operation will go through (`rules`, pure) and the amount in Italian words of the
-//! receipts (`words`); the chart, budget, operations and reports build on them.
+//! The order's accounting ledger (contabilità finanziaria, seed 004 and SPEC §6): the rules every
+//! operation goes through (`rules`, pure), years, chapters, budget and impegni (`service`), the
+//! operations after them (`operations`), petty cash, the year's closing, receipts with the amount in
+//! words, the rendiconto (`report`, also `ordo ledger report`). The pages come next.
 
+pub mod cli;
 pub mod closing;
 pub mod operations;
 pub mod petty_cash;
 pub mod receipts;
 mod repo;
+pub mod report;
 pub mod rules;
 pub mod service;
 pub mod words;

@@ -434,3 +434,45 @@ pub async fn chapter_in_year(conn: &mut PgConnection, year: i32, o: &Outstanding
     .fetch_one(conn)
     .await
 }
+
+/// One chapter's figures for the rendiconto finanziario (seed 004 art. 28: by titolo, categoria,
+/// capitolo; competence and residui apart).
+#[derive(Debug, Clone)]
+pub struct RendicontoRow {
+    pub side: String,
+    pub title: i16,
+    pub category: String,
+    pub code: String,
+    pub name: String,
+    /// Final allocation: initial plus variations.
+    pub allocated: Decimal,
+    /// Accertato (revenue) or impegnato net of economies (expenditure), on competence.
+    pub assessed: Decimal,
+    /// Riscosso or pagato on competence.
+    pub cashed: Decimal,
+    /// Residui at the start (carried from the previous year).
+    pub residui_start: Decimal,
+    /// Riscosso or pagato on residui.
+    pub residui_cashed: Decimal,
+}
+
+pub async fn rendiconto(conn: &mut PgConnection, year: i32) -> sqlx::Result<Vec<RendicontoRow>> {
+    sqlx::query_as!(
+        RendicontoRow,
+        r#"SELECT c.side, c.title, c.category, c.code, c.name,
+             COALESCE(SUM(e.amount) FILTER (WHERE e.kind IN ('allocation', 'variation')), 0) AS "allocated!",
+             COALESCE(SUM(e.amount) FILTER (WHERE NOT e.residui AND e.kind IN ('accertamento', 'impegno')), 0)
+               - COALESCE(SUM(e.amount) FILTER (WHERE NOT e.residui AND e.kind = 'economia'), 0) AS "assessed!",
+             COALESCE(SUM(e.amount) FILTER (WHERE NOT e.residui AND e.kind IN ('riscossione', 'pagamento')), 0) AS "cashed!",
+             COALESCE(SUM(e.amount) FILTER (WHERE e.residui AND e.kind IN ('accertamento', 'impegno')), 0)
+               - COALESCE(SUM(e.amount) FILTER (WHERE e.residui AND e.kind = 'economia'), 0) AS "residui_start!",
+             COALESCE(SUM(e.amount) FILTER (WHERE e.residui AND e.kind IN ('riscossione', 'pagamento')), 0) AS "residui_cashed!"
+           FROM ledger_chapters c LEFT JOIN ledger_entries e ON e.chapter_id = c.id
+           WHERE c.year = $1
+           GROUP BY c.id, c.side, c.title, c.category, c.code, c.name
+           ORDER BY c.side DESC, c.title, c.category, c.code"#,
+        year
+    )
+    .fetch_all(conn)
+    .await
+}

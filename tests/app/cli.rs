@@ -16,7 +16,7 @@ pub async fn database_url(pool: &PgPool) -> String {
     url.to_string()
 }
 
-fn ordo(db: &str, args: &[&str]) -> std::process::Output {
+pub fn ordo(db: &str, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_ordo"))
         .args(args)
         .env("DATABASE_URL", db)

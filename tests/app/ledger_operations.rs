@@ -557,3 +557,148 @@ async fn closing_the_year_carries_the_residui_apart_and_locks_it(pool: sqlx::PgP
         "{r:?}"
     );
 }
+
+#[sqlx::test]
+async fn the_rendiconto_from_the_command_line(pool: sqlx::PgPool) {
+    use ordo::ledger::operations::{self, NewAssessment};
+    let app = TestApp::new(pool.clone()).await;
+    let s = &app.state;
+    let (revenue, ids) = approved_2026(
+        &app,
+        "20000",
+        &[(1, "11.1.010", "10000"), (2, "21.1.010", "5000")],
+    )
+    .await;
+    let treasurer = person(&app, "tesoriere@example.org", Role::Treasurer).await;
+    let assessed = operations::assess(
+        s,
+        &treasurer,
+        NewAssessment {
+            chapter_id: revenue,
+            amount: d("500"),
+            date: date!(2026 - 03 - 01),
+            debtor: "Rossi Mario".into(),
+            debtor_code: String::new(),
+            due_date: date!(2026 - 03 - 31),
+            legal_title: "Quota annuale 2026".into(),
+        },
+    )
+    .await
+    .unwrap();
+    operations::collect(s, &treasurer, assessed, d("300"), date!(2026 - 03 - 10))
+        .await
+        .unwrap();
+    let act = "delibera n. 20 del 01/06/2026";
+    operations::transfer(
+        s,
+        &treasurer,
+        ids[0],
+        ids[1],
+        d("1000"),
+        date!(2026 - 06 - 01),
+        act,
+        "computer",
+        None,
+    )
+    .await
+    .unwrap();
+    let imp = service::commit_expense(
+        s,
+        &treasurer,
+        commitment(ids[0], "1000", Authorisation::Treasurer),
+    )
+    .await
+    .unwrap();
+    let liq = operations::liquidate(
+        s,
+        &treasurer,
+        imp,
+        d("700"),
+        date!(2026 - 09 - 01),
+        "fattura 1",
+        true,
+    )
+    .await
+    .unwrap();
+    operations::pay(s, &treasurer, liq, d("400"), date!(2026 - 09 - 10))
+        .await
+        .unwrap();
+
+    let db = crate::cli::database_url(&pool).await;
+    let out = crate::cli::ordo(
+        &db,
+        &[
+            "ledger",
+            "report",
+            "rendiconto",
+            "--year",
+            "2026",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<Vec<String>> = text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .map(|l| l.split(';').map(str::to_string).collect())
+        .collect();
+    assert_eq!(lines[0][5], "Stanziamento definitivo");
+    let row = |code: &str| {
+        lines
+            .iter()
+            .find(|l| l[3] == code)
+            .unwrap_or_else(|| panic!("{code}: {text}"))
+            .clone()
+    };
+    // allocated, assessed/committed, cashed/paid, residui start, residui cashed, residui left
+    assert_eq!(
+        row("1.1.010")[5..],
+        ["20000.00", "500.00", "300.00", "0.00", "0.00", "0.00"]
+    );
+    assert_eq!(
+        row("11.1.010")[5..],
+        ["9000.00", "700.00", "400.00", "0.00", "0.00", "0.00"],
+        "economy of 300 netted"
+    );
+    assert_eq!(
+        row("21.1.010")[5..],
+        ["6000.00", "0.00", "0.00", "0.00", "0.00", "0.00"]
+    );
+    let totals: Vec<&Vec<String>> = lines.iter().filter(|l| l[4].starts_with("Totale")).collect();
+    let names: Vec<&str> = totals.iter().map(|l| l[4].as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Totale titolo I",
+            "Totale entrate",
+            "Totale titolo I",
+            "Totale titolo II",
+            "Totale uscite"
+        ]
+    );
+    assert_eq!(totals[4][5..8], ["15000.00", "700.00", "400.00"]);
+
+    let out = crate::cli::ordo(
+        &db,
+        &[
+            "ledger",
+            "report",
+            "rendiconto",
+            "--year",
+            "2026",
+            "--format",
+            "pdf",
+        ],
+    );
+    assert!(out.status.success());
+    let pdf = crate::pdf_text(&out.stdout);
+    assert!(
+        pdf.contains("Rendiconto finanziario 2026") && pdf.contains("Spese"),
+        "{pdf}"
+    );
+    let out = crate::cli::ordo(&db, &["ledger", "report", "rendiconto", "--year", "2031"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2031"));
+}
