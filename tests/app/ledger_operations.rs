@@ -13,6 +13,31 @@ use time::macros::date;
 use crate::helpers::TestApp;
 use crate::ledger::{approved_2026, commitment, d, person};
 
+/// A 500 € annual fee assessed on `revenue` in March 2026, 300 collected; returns the accertamento.
+async fn fee_half_collected(app: &TestApp, treasurer: &ordo::auth::CurrentUser, revenue: i64) -> i64 {
+    use ordo::ledger::operations::{self, NewAssessment};
+    let s = &app.state;
+    let assessed = operations::assess(
+        s,
+        treasurer,
+        NewAssessment {
+            chapter_id: revenue,
+            amount: d("500"),
+            date: date!(2026 - 03 - 01),
+            debtor: "Rossi Mario".into(),
+            debtor_code: String::new(),
+            due_date: date!(2026 - 03 - 31),
+            legal_title: "Quota annuale 2026".into(),
+        },
+    )
+    .await
+    .unwrap();
+    operations::collect(s, treasurer, assessed, d("300"), date!(2026 - 03 - 10))
+        .await
+        .unwrap();
+    assessed
+}
+
 #[sqlx::test]
 async fn variations_revenue_and_the_expenditure_after_the_impegno(pool: sqlx::PgPool) {
     use ordo::ledger::operations::{self, NewAssessment};
@@ -422,31 +447,14 @@ async fn petty_cash_within_its_limits_and_its_six_monthly_report(pool: sqlx::PgP
 #[sqlx::test]
 async fn closing_the_year_carries_the_residui_apart_and_locks_it(pool: sqlx::PgPool) {
     use ordo::ledger::closing::{Closed, close_year};
-    use ordo::ledger::operations::{self, NewAssessment};
+    use ordo::ledger::operations;
     let app = TestApp::new(pool.clone()).await;
     let s = &app.state;
     let (revenue, ids) = approved_2026(&app, "20000", &[(1, "11.1.010", "10000")]).await;
     let running = ids[0];
     let treasurer = person(&app, "tesoriere@example.org", Role::Treasurer).await;
     // A fee assessed for 500, 300 collected: 200 residuo attivo.
-    let assessed = operations::assess(
-        s,
-        &treasurer,
-        NewAssessment {
-            chapter_id: revenue,
-            amount: d("500"),
-            date: date!(2026 - 03 - 01),
-            debtor: "Rossi Mario".into(),
-            debtor_code: String::new(),
-            due_date: date!(2026 - 03 - 31),
-            legal_title: "Quota annuale 2026".into(),
-        },
-    )
-    .await
-    .unwrap();
-    operations::collect(s, &treasurer, assessed, d("300"), date!(2026 - 03 - 10))
-        .await
-        .unwrap();
+    let assessed = fee_half_collected(&app, &treasurer, revenue).await;
     // An impegno of 1,000: 700 liquidated, 400 paid: 600 residuo passivo.
     let big = service::commit_expense(
         s,
@@ -560,7 +568,7 @@ async fn closing_the_year_carries_the_residui_apart_and_locks_it(pool: sqlx::PgP
 
 #[sqlx::test]
 async fn the_rendiconto_from_the_command_line(pool: sqlx::PgPool) {
-    use ordo::ledger::operations::{self, NewAssessment};
+    use ordo::ledger::operations;
     let app = TestApp::new(pool.clone()).await;
     let s = &app.state;
     let (revenue, ids) = approved_2026(
@@ -570,24 +578,7 @@ async fn the_rendiconto_from_the_command_line(pool: sqlx::PgPool) {
     )
     .await;
     let treasurer = person(&app, "tesoriere@example.org", Role::Treasurer).await;
-    let assessed = operations::assess(
-        s,
-        &treasurer,
-        NewAssessment {
-            chapter_id: revenue,
-            amount: d("500"),
-            date: date!(2026 - 03 - 01),
-            debtor: "Rossi Mario".into(),
-            debtor_code: String::new(),
-            due_date: date!(2026 - 03 - 31),
-            legal_title: "Quota annuale 2026".into(),
-        },
-    )
-    .await
-    .unwrap();
-    operations::collect(s, &treasurer, assessed, d("300"), date!(2026 - 03 - 10))
-        .await
-        .unwrap();
+    fee_half_collected(&app, &treasurer, revenue).await;
     let act = "delibera n. 20 del 01/06/2026";
     operations::transfer(
         s,
