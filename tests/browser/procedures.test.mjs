@@ -63,6 +63,7 @@ test('an applicant enrols from the phone, pays, is registered, gets the card, is
     const r = await submitLogin(p, APPLICANT.email, APPLICANT.password);
     assert.equal(r.status(), 303);
     await p.goto(url('/portale'));
+    await assertNoAxeViolations(p, '/portale (applicant without a register entry)');
     await p.locator('#start-enrolment').click();
     await p.waitForLoadState('load');
     assert.equal(new URL(p.url()).pathname, '/portale/iscrizione');
@@ -137,6 +138,7 @@ test('an applicant enrols from the phone, pays, is registered, gets the card, is
 
   await step('the card appears and /verifica says valid', async () => {
     await p.goto(url('/portale'));
+    await assertNoAxeViolations(p, '/portale (registered)');
     assert.match(await p.locator('#my-status').innerText(), /Iscritto|attiv/i);
     await p.goto(url('/portale/tesserino'));
     await assertNoAxeViolations(p, '/portale/tesserino');
