@@ -179,6 +179,8 @@ pub struct NewAssessment {
     pub debtor_code: String,
     pub due_date: Date,
     pub legal_title: String,
+    /// The earmarked fund (grant) this revenue belongs to, if any.
+    pub fund_id: Option<i64>,
 }
 
 pub async fn assess(state: &AppState, user: &CurrentUser, a: NewAssessment) -> AppResult<i64> {
@@ -209,12 +211,17 @@ pub async fn assess(state: &AppState, user: &CurrentUser, a: NewAssessment) -> A
         ));
     }
     open_for(&mut tx, &chapter, a.date).await?;
+    let fund = super::controls::fund_of(&mut tx, a.fund_id, "").await?;
+    if let Some(f) = &fund {
+        super::controls::fund_guard(&mut tx, f, true, a.amount).await?;
+    }
     let now = state.now();
     let reason = format!(
         "{title} (scadenza {})",
         crate::members::model::italian_date(a.due_date)
     );
     let code = text("debtor_code", &a.debtor_code, 16)?.to_uppercase();
+    rules::check_party_code(&code).map_err(|m| refuse("debtor_code", m))?;
     let id = repo::insert_entry(
         &mut tx,
         &NewEntry {
@@ -229,7 +236,7 @@ pub async fn assess(state: &AppState, user: &CurrentUser, a: NewAssessment) -> A
             party_code: &code,
             iban: "",
             cig: "",
-            cup: "",
+            cup: fund.as_ref().map_or("", |f| f.cup.as_str()),
             reason: &reason,
             authorised_by: "",
             resolution: "",
@@ -305,6 +312,12 @@ async fn child_in(
                 parent.kind
             ),
         ));
+    }
+    if kind == "liquidazione" && !super::controls::countersigned(&mut *tx, &parent).await? {
+        return Err(AppError::Conflict(format!(
+            "L'impegno n. {} non è ancora vistato dal Tesoriere: non si può liquidare.",
+            parent.id
+        )));
     }
     let chapter = repo::chapter_for_update(&mut *tx, parent.chapter_id)
         .await?

@@ -196,6 +196,42 @@ pub struct NewEntry<'a> {
     pub recorded_by: Option<i64>,
 }
 
+impl<'a> NewEntry<'a> {
+    /// An entry of `kind` with nothing else: no party, codes, parent, authorisation or link; the
+    /// operation sets what it has.
+    pub fn new(
+        chapter_id: i64,
+        kind: &'a str,
+        amount: Decimal,
+        entry_date: Date,
+        reason: &'a str,
+        recorded_at: OffsetDateTime,
+        recorded_by: i64,
+    ) -> Self {
+        NewEntry {
+            chapter_id,
+            kind,
+            residui: false,
+            parent_id: None,
+            amount,
+            cash_amount: Decimal::ZERO,
+            entry_date,
+            party: "",
+            party_code: "",
+            iban: "",
+            cig: "",
+            cup: "",
+            reason,
+            authorised_by: "",
+            resolution: "",
+            countersigned_by: None,
+            payment_receipt_id: None,
+            recorded_at,
+            recorded_by: Some(recorded_by),
+        }
+    }
+}
+
 pub async fn insert_entry(conn: &mut PgConnection, e: &NewEntry<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         "INSERT INTO ledger_entries (chapter_id, kind, residui, parent_id, amount, cash_amount, entry_date, party,

@@ -284,5 +284,79 @@ pub fn check_equilibrium(
     if errors.is_empty() { Ok(()) } else { Err(errors) }
 }
 
+/// A supplier's or debtor's code, when given: an Italian VAT number (partita IVA: 11 digits, the last
+/// the Luhn-style check digit of the Agenzia delle Entrate) or a codice fiscale (format and check
+/// character, by the register's own parser).
+pub fn check_party_code(code: &str) -> Result<(), String> {
+    if code.is_empty() {
+        return Ok(());
+    }
+    if code.len() == 11 && code.bytes().all(|b| b.is_ascii_digit()) {
+        let digits: Vec<u32> = code.bytes().map(|b| u32::from(b - b'0')).collect();
+        let sum: u32 = digits[..10]
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| {
+                if i % 2 == 0 {
+                    d
+                } else if d * 2 > 9 {
+                    d * 2 - 9
+                } else {
+                    d * 2
+                }
+            })
+            .sum();
+        return if (10 - sum % 10) % 10 == digits[10] {
+            Ok(())
+        } else {
+            Err(format!(
+                "Partita IVA {code}: la cifra di controllo non corrisponde."
+            ))
+        };
+    }
+    crate::members::cf::CodiceFiscale::parse(code)
+        .map(|_| ())
+        .map_err(|e| format!("Partita IVA o codice fiscale {code}: {}", e.message()))
+}
+
+/// An IBAN, when given: country, length and check digits (ISO 13616, by `iban_validate`).
+pub fn check_iban(iban: &str) -> Result<(), String> {
+    if iban.is_empty() {
+        return Ok(());
+    }
+    iban.parse::<iban::Iban>()
+        .map(|_| ())
+        .map_err(|_| format!("IBAN {iban} non valido: controlla paese, lunghezza e cifre di controllo."))
+}
+
+/// An earmarked fund (a grant with its CUP) is spent only as far as it has been assessed, and never
+/// assessed beyond the grant.
+pub fn check_fund(
+    fund: &str,
+    granted: Decimal,
+    assessed: Decimal,
+    committed: Decimal,
+    side_revenue: bool,
+    amount: Decimal,
+) -> Result<(), String> {
+    if side_revenue && assessed + amount > granted {
+        return Err(format!(
+            "Il finanziamento {fund} è di {}: già accertati {}, non se ne possono accertare altri {}.",
+            euro(granted),
+            euro(assessed),
+            euro(amount)
+        ));
+    }
+    if !side_revenue && committed + amount > assessed {
+        return Err(format!(
+            "Sul finanziamento vincolato {fund} sono accertati {} e già impegnati {}: un impegno di {} supera le somme accertate.",
+            euro(assessed),
+            euro(committed),
+            euro(amount)
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;

@@ -330,6 +330,10 @@ pub struct NewCommitment {
     pub cup: String,
     pub reason: String,
     pub authorisation: Authorisation,
+    /// The prenotazione this impegno takes over (same chapter), if any.
+    pub booking: Option<i64>,
+    /// The earmarked fund the expense is charged to, if any (its CUP is carried).
+    pub fund_id: Option<i64>,
 }
 
 fn holds(user: &CurrentUser, role: Role) -> bool {
@@ -378,6 +382,8 @@ pub async fn commit_expense(state: &AppState, user: &CurrentUser, c: NewCommitme
         text("cig", &c.cig, 10)?.to_uppercase(),
         text("cup", &c.cup, 15)?.to_uppercase(),
     );
+    rules::check_party_code(&supplier_code).map_err(|m| refuse("supplier_code", m))?;
+    rules::check_iban(&iban).map_err(|m| refuse("iban", m))?;
     let mut tx = state.pool.begin().await?;
     let chapter = repo::chapter_for_update(&mut tx, c.chapter_id)
         .await?
@@ -388,35 +394,29 @@ pub async fn commit_expense(state: &AppState, user: &CurrentUser, c: NewCommitme
             "Gli impegni si assumono su capitoli di spesa.",
         ));
     }
-    if c.date.year() != chapter.year {
-        return Err(refuse(
-            "date",
-            format!(
-                "La data dell'impegno deve cadere nell'esercizio {}.",
-                chapter.year
-            ),
-        ));
+    let booking = match c.booking {
+        Some(id) => Some(super::controls::booking_for_update(&mut tx, id, chapter.id).await?),
+        None => None,
+    };
+    let release = booking.as_ref().map_or(Decimal::ZERO, |b| b.amount);
+    check_spendable(&mut tx, config, &chapter, c.date, amount, release).await?;
+    let fund = super::controls::fund_of(&mut tx, c.fund_id, &cup).await?;
+    if let Some(f) = &fund {
+        super::controls::fund_guard(&mut tx, f, false, amount).await?;
     }
-    let (_, approved, provisional, closed) = repo::year_state(&mut tx, chapter.year)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    rules::check_open_year(chapter.year, closed).map_err(AppError::Conflict)?;
-    let chapter_label = format!("{} «{}»", chapter.code, chapter.name);
-    if !approved {
-        if !provisional {
-            return Err(AppError::Conflict(format!(
-                "Il bilancio {} non è approvato né è in corso l'esercizio provvisorio: non si possono assumere impegni.",
-                chapter.year
-            )));
+    let cup = match &fund {
+        Some(f) if !cup.is_empty() && cup != f.cup => {
+            return Err(refuse(
+                "cup",
+                format!(
+                    "L'impegno sul finanziamento vincolato porta il suo CUP {}.",
+                    f.cup
+                ),
+            ));
         }
-        let last = repo::previous_allocation(&mut tx, &chapter).await?;
-        let month = repo::committed_in_month(&mut tx, chapter.id, c.date).await?;
-        rules::check_provisional(config, c.date, last, month, amount, &chapter_label)
-            .map_err(AppError::Conflict)?;
-    } else {
-        let (allocated, used) = repo::competence(&mut tx, chapter.id).await?;
-        rules::check_availability(allocated - used, amount, &chapter_label).map_err(AppError::Conflict)?;
-    }
+        Some(f) => f.cup.clone(),
+        None => cup,
+    };
     let countersigned_by = holds(user, Role::Treasurer).then_some(user.id);
     let now = state.now();
     let id = repo::insert_entry(
@@ -425,7 +425,7 @@ pub async fn commit_expense(state: &AppState, user: &CurrentUser, c: NewCommitme
             chapter_id: chapter.id,
             kind: "impegno",
             residui: false,
-            parent_id: None,
+            parent_id: booking.as_ref().map(|b| b.id),
             amount,
             cash_amount: Decimal::ZERO,
             entry_date: c.date,
@@ -446,7 +446,52 @@ pub async fn commit_expense(state: &AppState, user: &CurrentUser, c: NewCommitme
     .await?;
     audited(&mut tx, state, &user.actor(), "ledger.impegno", id.to_string(), json!({
         "chapter": chapter.code, "amount": amount.to_string(), "supplier": supplier, "authorised_by": authorised_by,
-        "resolution": resolution, "countersigned": countersigned_by.is_some(), "cig": cig, "cup": cup })).await?;
+        "resolution": resolution, "countersigned": countersigned_by.is_some(), "cig": cig, "cup": cup,
+        "booking": booking.as_ref().map(|b| b.id), "fund": fund.as_ref().map(|f| f.id) })).await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// Whether `amount` may be committed (or booked) on `chapter` on `date`: the date in the chapter's
+/// year, the year open, its budget approved (availability, counting `release` — a prenotazione the
+/// commitment takes over — as available) or provisional (the twelfths). Run under the chapter's lock.
+pub(super) async fn check_spendable(
+    tx: &mut PgConnection,
+    config: &crate::config::LedgerConfig,
+    chapter: &repo::ChapterRow,
+    date: Date,
+    amount: Decimal,
+    release: Decimal,
+) -> AppResult<()> {
+    if date.year() != chapter.year {
+        return Err(refuse(
+            "date",
+            format!(
+                "La data dell'impegno deve cadere nell'esercizio {}.",
+                chapter.year
+            ),
+        ));
+    }
+    let (_, approved, provisional, closed) = repo::year_state(&mut *tx, chapter.year)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    rules::check_open_year(chapter.year, closed).map_err(AppError::Conflict)?;
+    let chapter_label = format!("{} «{}»", chapter.code, chapter.name);
+    if !approved {
+        if !provisional {
+            return Err(AppError::Conflict(format!(
+                "Il bilancio {} non è approvato né è in corso l'esercizio provvisorio: non si possono assumere impegni.",
+                chapter.year
+            )));
+        }
+        let last = repo::previous_allocation(&mut *tx, chapter).await?;
+        let month = repo::committed_in_month(&mut *tx, chapter.id, date).await?;
+        rules::check_provisional(config, date, last, month, amount, &chapter_label)
+            .map_err(AppError::Conflict)?;
+    } else {
+        let (allocated, used) = repo::competence(&mut *tx, chapter.id).await?;
+        rules::check_availability(allocated - used + release, amount, &chapter_label)
+            .map_err(AppError::Conflict)?;
+    }
+    Ok(())
 }

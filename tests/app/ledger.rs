@@ -55,12 +55,14 @@ pub fn commitment(chapter_id: i64, amount: &str, auth: Authorisation) -> NewComm
         amount: d(amount),
         date: date!(2026 - 06 - 15),
         supplier: "Cartoleria Giuliana S.r.l.".into(),
-        supplier_code: "01234567890".into(),
+        supplier_code: "01234567897".into(),
         iban: "IT60 X054 2811 1010 0000 0123 456".into(),
         cig: "Z1A2B3C4D5".into(),
         cup: String::new(),
         reason: "Cancelleria per la segreteria".into(),
         authorisation: auth,
+        booking: None,
+        fund_id: None,
     }
 }
 

@@ -28,6 +28,7 @@ async fn fee_half_collected(app: &TestApp, treasurer: &ordo::auth::CurrentUser, 
             debtor_code: String::new(),
             due_date: date!(2026 - 03 - 31),
             legal_title: "Quota annuale 2026".into(),
+            fund_id: None,
         },
     )
     .await
@@ -157,6 +158,7 @@ async fn variations_revenue_and_the_expenditure_after_the_impegno(pool: sqlx::Pg
             debtor_code: "RSSMRA80D12L424R".into(),
             due_date: date!(2026 - 03 - 31),
             legal_title: "Quota annuale 2026".into(),
+            fund_id: None,
         },
     )
     .await
@@ -329,9 +331,10 @@ async fn an_incasso_receipt_writes_the_amount_in_words(pool: sqlx::PgPool) {
             amount: d("1001"),
             date: date!(2026 - 05 - 02),
             debtor: "Studio Tecnico Bianchi".into(),
-            debtor_code: "01234567890".into(),
+            debtor_code: "01234567897".into(),
             due_date: date!(2026 - 05 - 31),
             legal_title: "Rimborso spese di segreteria".into(),
+            fund_id: None,
         },
     )
     .await

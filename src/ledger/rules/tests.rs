@@ -184,3 +184,45 @@ fn closed_years_and_equilibrium() {
         .expect_err("deficit");
     assert!(e[0].contains("disavanzo"), "{e:?}");
 }
+
+#[test]
+fn supplier_codes_and_ibans() {
+    // The VAT number of the Agenzia delle Entrate's own example and a codice fiscale.
+    assert_eq!(check_party_code("07643520567"), Ok(()));
+    assert_eq!(check_party_code("RSSMRA85T10A562S"), Ok(()));
+    assert_eq!(check_party_code(""), Ok(()));
+    assert!(
+        check_party_code("07643520568")
+            .unwrap_err()
+            .contains("cifra di controllo")
+    );
+    assert!(check_party_code("RSSMRA85T10A562X").is_err());
+    assert!(check_party_code("12345").is_err());
+    // Banca d'Italia's example IBAN; one digit changed breaks the check digits.
+    assert_eq!(check_iban("IT60X0542811101000000123456"), Ok(()));
+    assert_eq!(check_iban(""), Ok(()));
+    assert!(
+        check_iban("IT60X0542811101000000123457")
+            .unwrap_err()
+            .contains("IBAN")
+    );
+}
+
+#[test]
+fn earmarked_funds_assessed_within_the_grant_and_spent_within_the_assessed() {
+    let grant = d("100000.00");
+    assert_eq!(
+        check_fund("CUP", grant, d("90000.00"), d("0"), true, d("10000.00")),
+        Ok(())
+    );
+    assert!(check_fund("CUP", grant, d("90000.00"), d("0"), true, d("10000.01")).is_err());
+    assert_eq!(
+        check_fund("CUP", grant, d("50000.00"), d("40000.00"), false, d("10000.00")),
+        Ok(())
+    );
+    assert!(
+        check_fund("CUP", grant, d("50000.00"), d("40000.00"), false, d("10000.01"))
+            .unwrap_err()
+            .contains("supera le somme accertate")
+    );
+}
