@@ -30,6 +30,7 @@ pub struct BackofficeHome {
     pub can_handle_requests: bool,
     pub can_read_protocol: bool,
     pub can_read_payments: bool,
+    pub can_read_ledger: bool,
     pub can_import: bool,
 }
 
@@ -46,6 +47,7 @@ pub async fn backoffice_home(ctx: Ctx) -> AppResult<BackofficeHome> {
         can_handle_requests: p.decide(Permission::RequestsManage) == Decision::Allow,
         can_read_protocol: p.decide(Permission::ProtocolRead) == Decision::Allow,
         can_read_payments: p.decide(Permission::PaymentsRead) == Decision::Allow,
+        can_read_ledger: p.decide(Permission::LedgerRead) == Decision::Allow,
         can_import: p.decide(Permission::Import) == Decision::Allow,
         layout: ctx.layout("Back office").await?,
     })

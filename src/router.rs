@@ -16,7 +16,8 @@ use crate::auth::{CurrentUser, Decision, Permission, Principal};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::{
-    api, audit, auth, documents, gdpr, import, members, ops, pages, payments, protocol, requests, sso, web,
+    api, audit, auth, documents, gdpr, import, ledger, members, ops, pages, payments, protocol, requests,
+    sso, web,
 };
 
 /// One registered route: method (lower case, as in `axum::routing`), path pattern and permission.
@@ -154,6 +155,21 @@ routes! {
     post "/backoffice/pagamenti/quote-annuali" PaymentsManage => payments::handlers::annual_fees;
     post "/backoffice/pagamenti/riconciliazione" PaymentsManage => payments::handlers::reconcile_upload;
     post "/backoffice/pagamenti/posizione" PaymentsManage => payments::handlers::create_other;
+    get  "/backoffice/contabilita"  LedgerRead    => ledger::handlers::index;
+    get  "/backoffice/contabilita/vincolati" LedgerRead => ledger::handlers::funds;
+    post "/backoffice/contabilita/vincolati" LedgerWrite => ledger::handlers::create_fund;
+    get  "/backoffice/contabilita/vincolati.csv" LedgerRead => ledger::handlers::funds_csv;
+    get  "/backoffice/contabilita/capitolo/{id}" LedgerRead => ledger::handlers::chapter;
+    post "/backoffice/contabilita/capitolo/{id}/operazione" LedgerWrite => ledger::handlers::new_operation;
+    post "/backoffice/contabilita/voce/{id}/{action}" LedgerWrite => ledger::handlers::entry_action;
+    get  "/backoffice/contabilita/voce/{id}/ricevuta.pdf" LedgerRead => ledger::handlers::receipt;
+    get  "/backoffice/contabilita/{year}" LedgerRead => ledger::handlers::year;
+    get  "/backoffice/contabilita/{year}/confronto.csv" LedgerRead => ledger::handlers::year_csv;
+    get  "/backoffice/contabilita/{year}/confronto.pdf" LedgerRead => ledger::handlers::year_pdf;
+    get  "/backoffice/contabilita/{year}/rendiconto.csv" LedgerRead => ledger::handlers::rendiconto_csv;
+    get  "/backoffice/contabilita/{year}/rendiconto.pdf" LedgerRead => ledger::handlers::rendiconto_pdf;
+    get  "/backoffice/contabilita/{year}/cassa" LedgerRead => ledger::handlers::cash;
+    get  "/backoffice/contabilita/{year}/residui.csv" LedgerRead => ledger::handlers::residui_csv;
     get  "/backoffice/import"       Import        => import::handlers::index;
     post "/backoffice/import"       Import        => import::handlers::upload;
     get  "/backoffice/import/modello/{kind}" Import => import::handlers::template;

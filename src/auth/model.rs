@@ -110,6 +110,10 @@ pub enum Permission {
     PaymentsRead,
     /// Generate the annual fees and import the pagoPA reconciliation.
     PaymentsManage,
+    /// Read the accounting ledger: budget, entries, reports (auditors and councillors included).
+    LedgerRead,
+    /// Record ledger operations (each still checked by the services for the role it needs).
+    LedgerWrite,
 }
 
 impl Permission {
@@ -137,6 +141,8 @@ pub const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             Permission::ProtocolWrite,
             Permission::PaymentsRead,
             Permission::PaymentsManage,
+            Permission::LedgerRead,
+            Permission::LedgerWrite,
         ],
     ),
     (
@@ -146,6 +152,8 @@ pub const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             Permission::MembersRead,
             Permission::PaymentsRead,
             Permission::PaymentsManage,
+            Permission::LedgerRead,
+            Permission::LedgerWrite,
         ],
     ),
     (
@@ -155,11 +163,17 @@ pub const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             Permission::MembersRead,
             Permission::ProtocolRead,
             Permission::PaymentsRead,
+            Permission::LedgerRead,
+            Permission::LedgerWrite,
         ],
     ),
     (
         Role::Councillor,
-        &[Permission::Backoffice, Permission::MembersRead],
+        &[
+            Permission::Backoffice,
+            Permission::MembersRead,
+            Permission::LedgerRead,
+        ],
     ),
     (
         Role::Auditor,
@@ -169,6 +183,7 @@ pub const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             Permission::MembersRead,
             Permission::ProtocolRead,
             Permission::PaymentsRead,
+            Permission::LedgerRead,
         ],
     ),
     (Role::VideoOfficer, &[Permission::Backoffice]),
@@ -183,6 +198,7 @@ pub const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             Permission::ProtocolWrite,
             Permission::ProtocolAnnul,
             Permission::Import,
+            Permission::LedgerRead,
         ],
     ),
 ];

@@ -1,11 +1,14 @@
 //! The order's accounting ledger (contabilità finanziaria, seed 004 and SPEC §6): the rules every
 //! operation goes through (`rules`, pure), years, chapters, budget and impegni (`service`), the
 //! operations after them (`operations`), petty cash, the year's closing, receipts with the amount in
-//! words, the rendiconto (`report`, also `ordo ledger report`). The pages come next.
+//! words, the rendiconto (`report`, also `ordo ledger report`), the controls around the impegno
+//! (`controls`), and the pages (`handlers`, `views`, `analysis` for what they show).
 
+pub mod analysis;
 pub mod cli;
 pub mod closing;
 pub mod controls;
+pub mod handlers;
 pub mod operations;
 pub mod petty_cash;
 pub mod receipts;
@@ -13,4 +16,5 @@ mod repo;
 pub mod report;
 pub mod rules;
 pub mod service;
+pub mod views;
 pub mod words;

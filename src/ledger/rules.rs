@@ -19,9 +19,9 @@ pub enum Authority {
 impl Authority {
     pub fn label(self) -> &'static str {
         match self {
-            Authority::Treasurer => "il Tesoriere",
-            Authority::President => "il Presidente",
-            Authority::Council => "il Consiglio con delibera",
+            Authority::Treasurer => "dal Tesoriere",
+            Authority::President => "dal Presidente",
+            Authority::Council => "dal Consiglio con delibera",
         }
     }
 }
@@ -67,7 +67,7 @@ pub fn check_authorisation(
     let needed = authority_for(config, amount);
     let refused = || {
         Err(format!(
-            "Un impegno di {} va autorizzato da {}: il Tesoriere autorizza impegni inferiori a {}, il \
+            "Un impegno di {} va autorizzato {}: il Tesoriere autorizza impegni inferiori a {}, il \
              Presidente inferiori a {}.",
             euro(amount),
             needed.label(),

@@ -12,6 +12,7 @@ mod import;
 mod ledger;
 mod ledger_controls;
 mod ledger_operations;
+mod ledger_pages;
 mod login;
 mod mail;
 mod members;
