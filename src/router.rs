@@ -169,6 +169,8 @@ routes! {
     get  "/backoffice/contabilita/{year}/rendiconto.csv" LedgerRead => ledger::handlers::rendiconto_csv;
     get  "/backoffice/contabilita/{year}/rendiconto.pdf" LedgerRead => ledger::handlers::rendiconto_pdf;
     get  "/backoffice/contabilita/{year}/cassa" LedgerRead => ledger::handlers::cash;
+    get  "/backoffice/contabilita/{year}/gestione" LedgerWrite => ledger::manage::manage;
+    post "/backoffice/contabilita/{year}/gestione" LedgerWrite => ledger::manage::act;
     get  "/backoffice/contabilita/{year}/residui.csv" LedgerRead => ledger::handlers::residui_csv;
     get  "/backoffice/import"       Import        => import::handlers::index;
     post "/backoffice/import"       Import        => import::handlers::upload;

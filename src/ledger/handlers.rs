@@ -37,13 +37,14 @@ pub async fn index(ctx: Ctx) -> AppResult<Response> {
     let mut conn = ctx.state.pool.acquire().await?;
     let years = analysis::years(&mut conn).await?;
     let now = crate::format::rome_year(ctx.state.now());
-    let year = years
-        .iter()
-        .copied()
-        .filter(|y| *y <= now)
-        .max()
-        .or(years.last().copied())
-        .unwrap_or(now);
+    let latest = years.iter().copied().filter(|y| *y <= now).max();
+    let Some(year) = latest.or(years.last().copied()) else {
+        // Nothing kept yet: those who may, open the first year.
+        if can(&ctx, Permission::LedgerWrite) {
+            return Ok(Redirect::to(&format!("/backoffice/contabilita/{now}/gestione")).into_response());
+        }
+        return Err(AppError::NotFound);
+    };
     Ok(Redirect::to(&format!("/backoffice/contabilita/{year}")).into_response())
 }
 
@@ -107,6 +108,7 @@ pub async fn year(ctx: Ctx, Path(year): Path<i32>) -> AppResult<Response> {
                     .collect(),
             },
         ],
+        can_write: can(&ctx, Permission::LedgerWrite),
         to_countersign: pending.countersign.iter().map(PendingLine::from).collect(),
         to_ratify: pending.ratification.iter().map(PendingLine::from).collect(),
     }
@@ -337,20 +339,20 @@ pub async fn chapter(ctx: Ctx, Path(id): Path<i64>, Query(q): Query<ChapterQuery
 }
 
 /// The form's fields by name.
-struct Fields(HashMap<String, String>);
+pub(super) struct Fields(HashMap<String, String>);
 
 impl Fields {
-    fn parse(body: &[u8]) -> Fields {
+    pub(super) fn parse(body: &[u8]) -> Fields {
         Fields(url::form_urlencoded::parse(body).into_owned().collect())
     }
-    fn text(&self, name: &str) -> String {
+    pub(super) fn text(&self, name: &str) -> String {
         self.0.get(name).map(|v| v.trim().to_string()).unwrap_or_default()
     }
-    fn amount(&self, name: &'static str) -> AppResult<Decimal> {
+    pub(super) fn amount(&self, name: &'static str) -> AppResult<Decimal> {
         crate::import::values::decimal(&self.text(name))
             .map_err(|m| AppError::Validation(vec![FieldError::new(name, format!("Importo: {m}"))]))
     }
-    fn date(&self, name: &'static str, label: &str) -> AppResult<Date> {
+    pub(super) fn date(&self, name: &'static str, label: &str) -> AppResult<Date> {
         crate::members::model::parse_date(&self.text(name)).ok_or_else(|| {
             AppError::Validation(vec![FieldError::new(
                 name,
@@ -358,7 +360,7 @@ impl Fields {
             )])
         })
     }
-    fn id(&self, name: &'static str) -> AppResult<Option<i64>> {
+    pub(super) fn id(&self, name: &'static str) -> AppResult<Option<i64>> {
         match self.text(name).as_str() {
             "" => Ok(None),
             v => v
@@ -387,7 +389,7 @@ async fn outcome(ctx: &Ctx, chapter: i64, what: &str, result: AppResult<()>) -> 
     Ok((status, chapter_page(ctx, chapter, errors, None).await?).into_response())
 }
 
-fn urlencoding(s: &str) -> String {
+pub(super) fn urlencoding(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod closing;
 pub mod controls;
 pub mod handlers;
+pub mod manage;
 pub mod operations;
 pub mod petty_cash;
 pub mod receipts;

@@ -93,6 +93,7 @@ pub struct YearPage {
     pub presumed_result: String,
     pub chart: String,
     pub sides: Vec<SideTable>,
+    pub can_write: bool,
     pub to_countersign: Vec<PendingLine>,
     pub to_ratify: Vec<PendingLine>,
 }

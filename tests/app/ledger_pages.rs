@@ -101,7 +101,11 @@ async fn the_treasurer_records_and_pays_the_auditor_only_reads(pool: sqlx::PgPoo
     let r = treasurer
         .post(
             &format!("{chapter}/operazione"),
-            &[("operation", "impegno"), ("authorisation", "tesoriere"), ("amount", "dieci")],
+            &[
+                ("operation", "impegno"),
+                ("authorisation", "tesoriere"),
+                ("amount", "dieci"),
+            ],
         )
         .await;
     assert_eq!(r.status, 422);
@@ -177,4 +181,216 @@ async fn pending_controls_show_on_the_year_and_are_given_from_the_chapter(pool: 
         "{}",
         year.body
     );
+}
+
+#[sqlx::test]
+async fn a_year_from_the_management_page(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let mut t = browser(&app, "tesoriere@example.it", Role::Treasurer).await;
+    let r = t.get("/backoffice/contabilita").await;
+    assert_eq!(r.location(), Some("/backoffice/contabilita/2026/gestione"));
+    let page = "/backoffice/contabilita/2026/gestione";
+    t.get(page).await;
+    let ok = |r: &crate::helpers::TestResponse| {
+        assert_eq!(r.status, 303, "{:?} {}", r.texts("#manage-errors"), r.body);
+    };
+    ok(&t
+        .post(
+            page,
+            &[
+                ("operation", "nuovo_esercizio"),
+                ("year", "2026"),
+                ("presumed_result", "1.000,00"),
+            ],
+        )
+        .await);
+    t.get(page).await;
+    let chapters = [
+        ("revenue", "1", "1.1", "1.1.010", "Contributi degli iscritti", ""),
+        ("expenditure", "1", "1.1", "1.1.010", "Spese di funzionamento", ""),
+        ("expenditure", "1", "1.2", "1.2.010", "Fondo di riserva", "1"),
+        (
+            "expenditure",
+            "2",
+            "2.1",
+            "2.1.010",
+            "Acquisto di attrezzature",
+            "",
+        ),
+    ];
+    for (side, title, category, code, name, reserve) in chapters {
+        let r = t
+            .post(
+                page,
+                &[
+                    ("operation", "capitolo"),
+                    ("side", side),
+                    ("title", title),
+                    ("category", category),
+                    ("code", code),
+                    ("name", name),
+                    ("reserve_fund", reserve),
+                ],
+            )
+            .await;
+        ok(&r);
+    }
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM ledger_chapters ORDER BY id")
+        .fetch_all(&app.state.pool)
+        .await
+        .unwrap();
+    // Current expenditure above current revenue: the approval explains the equilibrium rule.
+    for (id, amount) in [
+        (ids[0], "10000"),
+        (ids[1], "9500"),
+        (ids[2], "800"),
+        (ids[3], "500"),
+    ] {
+        ok(&t
+            .post(
+                page,
+                &[
+                    ("operation", "stanziamento"),
+                    ("chapter", &id.to_string()),
+                    ("competence", amount),
+                ],
+            )
+            .await);
+    }
+    let r = t
+        .post(
+            page,
+            &[
+                ("operation", "approvazione"),
+                ("resolution", "delibera n. 40 del 28/11/2025"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.texts("#manage-errors")[0].contains("Equilibrio di parte corrente"),
+        "{}",
+        r.body
+    );
+    ok(&t
+        .post(
+            page,
+            &[
+                ("operation", "stanziamento"),
+                ("chapter", &ids[0].to_string()),
+                ("competence", "300"),
+            ],
+        )
+        .await);
+    ok(&t
+        .post(
+            page,
+            &[
+                ("operation", "approvazione"),
+                ("resolution", "delibera n. 40 del 28/11/2025"),
+            ],
+        )
+        .await);
+
+    // Variations: capital → current refused; in December only with the exceptional reason.
+    let variation = |from: i64, to: i64, date: &'static str, exceptional: &'static str| {
+        vec![
+            ("operation", "variazione".to_string()),
+            ("from", from.to_string()),
+            ("to", to.to_string()),
+            ("amount", "100".to_string()),
+            ("date", date.to_string()),
+            ("resolution", "delibera n. 51".to_string()),
+            ("reason", "Maggiori spese di cancelleria".to_string()),
+            ("exceptional", exceptional.to_string()),
+        ]
+    };
+    let capital_to_current = variation(ids[3], ids[1], "2026-06-01", "");
+    let r = t.post(page, &as_refs(&capital_to_current)).await;
+    refused(&r, "conto capitale");
+    let december = variation(ids[2], ids[1], "2026-12-15", "");
+    let r = t.post(page, &as_refs(&december)).await;
+    refused(&r, "dicembre");
+    ok(&t
+        .post(
+            page,
+            &as_refs(&variation(
+                ids[2],
+                ids[1],
+                "2026-12-15",
+                "Guasto all'impianto elettrico",
+            )),
+        )
+        .await);
+
+    // Petty cash: 200.01 € refused, 200 € recorded and in the six-monthly report.
+    let petty = |amount: &'static str| {
+        [
+            ("operation", "cassa_economale"),
+            ("payee", "Ufficio postale"),
+            ("reason", "Francobolli"),
+            ("amount", amount),
+            ("date", "2026-03-10"),
+        ]
+    };
+    let r = t.post(page, &petty("200,01")).await;
+    refused(&r, "200,00 €");
+    ok(&t.post(page, &petty("200,00")).await);
+    let report = t.get(page).await;
+    assert!(
+        report
+            .texts("caption")
+            .iter()
+            .any(|c| c.contains("1° semestre") && c.contains("totale 200,00 €")),
+        "{:?}",
+        report.texts("caption")
+    );
+
+    // The closing (the next year open first, for its residui): the year is closed and nothing more
+    // can be charged to it.
+    ok(&t
+        .post(
+            page,
+            &[
+                ("operation", "nuovo_esercizio"),
+                ("year", "2027"),
+                ("presumed_result", "0"),
+            ],
+        )
+        .await);
+    t.get(page).await;
+    ok(&t
+        .post(
+            page,
+            &[
+                ("operation", "chiusura"),
+                ("resolution", "delibera n. 12 del 20/04/2027"),
+            ],
+        )
+        .await);
+    let closed = t.get(page).await;
+    assert_eq!(closed.texts("#manage-status")[0], "Esercizio chiuso");
+    assert!(!closed.has("#variation-form"));
+    let r = t
+        .post(
+            page,
+            &as_refs(&variation(ids[2], ids[1], "2026-12-20", "Urgenza")),
+        )
+        .await;
+    refused(&r, "chiuso");
+
+    // The auditor cannot reach the management page.
+    let mut auditor = browser(&app, "revisore@example.it", Role::Auditor).await;
+    assert_eq!(auditor.get(page).await.status, 403);
+}
+
+fn as_refs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    v.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// The page again (422 for bad input, 409 for a rule), its error naming `words`, nothing written.
+fn refused(r: &crate::helpers::TestResponse, words: &str) {
+    assert!(matches!(r.status.as_u16(), 409 | 422), "{} {}", r.status, r.body);
+    let errors = r.texts("#manage-errors");
+    assert!(errors.iter().any(|e| e.contains(words)), "{errors:?}");
 }
