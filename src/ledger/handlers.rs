@@ -48,7 +48,7 @@ pub async fn index(ctx: Ctx) -> AppResult<Response> {
     Ok(Redirect::to(&format!("/backoffice/contabilita/{year}")).into_response())
 }
 
-async fn figures(ctx: &Ctx, year: i32) -> AppResult<Vec<ChapterFigures>> {
+pub(super) async fn figures(ctx: &Ctx, year: i32) -> AppResult<Vec<ChapterFigures>> {
     let mut conn = ctx.state.pool.acquire().await?;
     let rows = analysis::budget_vs_actual(&mut conn, year).await?;
     if rows.is_empty() {
@@ -115,58 +115,6 @@ pub async fn year(ctx: Ctx, Path(year): Path<i32>) -> AppResult<Response> {
     .into_response())
 }
 
-/// `GET /backoffice/contabilita/{year}/confronto.csv`
-pub async fn year_csv(ctx: Ctx, Path(year): Path<i32>) -> AppResult<Response> {
-    let rows = figures(&ctx, year).await?;
-    let bytes = analysis::csv(&analysis::HEADER, analysis::table(&rows, true))?;
-    Ok(download::file(
-        &format!("previsioni-e-gestione-{year}.csv"),
-        "text/csv; charset=utf-8",
-        bytes,
-    ))
-}
-
-/// `GET /backoffice/contabilita/{year}/confronto.pdf`
-pub async fn year_pdf(ctx: Ctx, Path(year): Path<i32>) -> AppResult<Response> {
-    let rows = figures(&ctx, year).await?;
-    let data = serde_json::json!({
-        "order": ctx.state.config.order.name,
-        "title": format!("Previsioni e gestione {year}"),
-        "subtitle": "Stanziamenti, accertamenti e impegni, riscossioni e pagamenti di competenza per capitolo",
-        "generated": crate::format::rome_datetime(ctx.state.now()),
-        "header": analysis::HEADER,
-        "rows": analysis::table(&rows, false),
-    });
-    let pdf = crate::pdf::render_blocking(include_str!("../../templates/pdf/table.typ"), data).await?;
-    Ok(download::file(
-        &format!("previsioni-e-gestione-{year}.pdf"),
-        "application/pdf",
-        pdf,
-    ))
-}
-
-/// `GET /backoffice/contabilita/{year}/rendiconto.csv`
-pub async fn rendiconto_csv(ctx: Ctx, Path(year): Path<i32>) -> AppResult<Response> {
-    let rows = super::report::rendiconto(&ctx.state, year).await?;
-    let bytes = super::report::csv(&rows)?;
-    Ok(download::file(
-        &format!("rendiconto-{year}.csv"),
-        "text/csv; charset=utf-8",
-        bytes,
-    ))
-}
-
-/// `GET /backoffice/contabilita/{year}/rendiconto.pdf`
-pub async fn rendiconto_pdf(ctx: Ctx, Path(year): Path<i32>) -> AppResult<Response> {
-    let rows = super::report::rendiconto(&ctx.state, year).await?;
-    let pdf = super::report::pdf(&ctx.state, year, &rows).await?;
-    Ok(download::file(
-        &format!("rendiconto-{year}.pdf"),
-        "application/pdf",
-        pdf,
-    ))
-}
-
 const MONTHS: [&str; 12] = [
     "Gennaio",
     "Febbraio",
@@ -182,7 +130,7 @@ const MONTHS: [&str; 12] = [
     "Dicembre",
 ];
 
-async fn cash_data(
+pub(super) async fn cash_data(
     ctx: &Ctx,
     year: i32,
 ) -> AppResult<(Vec<(i32, Decimal, Decimal)>, Vec<analysis::Residuo>)> {
@@ -240,45 +188,6 @@ pub async fn cash(ctx: Ctx, Path(year): Path<i32>) -> AppResult<Response> {
             .collect(),
     }
     .into_response())
-}
-
-/// `GET /backoffice/contabilita/{year}/residui.csv`
-pub async fn residui_csv(ctx: Ctx, Path(year): Path<i32>) -> AppResult<Response> {
-    let (_, residui) = cash_data(&ctx, year).await?;
-    let rows = residui
-        .iter()
-        .map(|r| {
-            vec![
-                if r.kind == "accertamento" {
-                    "attivo"
-                } else {
-                    "passivo"
-                }
-                .to_string(),
-                r.chapter.clone(),
-                r.party.clone(),
-                r.reason.clone(),
-                format!("{:.2}", r.amount),
-                format!("{:.2}", r.cashed),
-                format!("{:.2}", r.amount - r.cashed),
-            ]
-        })
-        .collect();
-    let header = [
-        "Residuo",
-        "Capitolo",
-        "Debitore/Creditore",
-        "Causale",
-        "Importo",
-        "Riscosso/Liquidato",
-        "Da riscuotere/liquidare",
-    ];
-    let bytes = analysis::csv(&header, rows)?;
-    Ok(download::file(
-        &format!("residui-{year}.csv"),
-        "text/csv; charset=utf-8",
-        bytes,
-    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -610,53 +519,4 @@ pub async fn create_fund(ctx: Ctx, RawForm(body): RawForm) -> AppResult<Response
         }
         Err(e) => Err(e),
     }
-}
-
-/// `GET /backoffice/contabilita/vincolati.csv`
-pub async fn funds_csv(ctx: Ctx) -> AppResult<Response> {
-    let funds = controls::funds(&ctx.state).await?;
-    let header = [
-        "CUP",
-        "Finanziamento",
-        "Ente finanziatore",
-        "Finalità",
-        "Importo concesso",
-        "Accertato",
-        "Riscosso",
-        "Impegnato",
-        "Liquidato",
-        "Pagato",
-        "Da impegnare",
-    ];
-    let rows = funds
-        .iter()
-        .map(|f| {
-            let mut row = vec![
-                f.fund.cup.clone(),
-                f.fund.name.clone(),
-                f.fund.grantor.clone(),
-                f.fund.purpose.clone(),
-            ];
-            row.extend(
-                [
-                    f.fund.amount,
-                    f.assessed,
-                    f.collected,
-                    f.committed,
-                    f.liquidated,
-                    f.paid,
-                    f.available(),
-                ]
-                .iter()
-                .map(|v| format!("{v:.2}")),
-            );
-            row
-        })
-        .collect();
-    let bytes = analysis::csv(&header, rows)?;
-    Ok(download::file(
-        "fondi-vincolati.csv",
-        "text/csv; charset=utf-8",
-        bytes,
-    ))
 }

@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod cli;
 pub mod closing;
 pub mod controls;
+pub mod exports;
 pub mod handlers;
 pub mod manage;
 pub mod operations;
