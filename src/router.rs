@@ -159,6 +159,7 @@ routes! {
     get  "/backoffice/contabilita/vincolati" LedgerRead => ledger::handlers::funds;
     post "/backoffice/contabilita/vincolati" LedgerWrite => ledger::handlers::create_fund;
     get  "/backoffice/contabilita/vincolati.csv" LedgerRead => ledger::exports::funds_csv;
+    get  "/backoffice/contabilita/vincolati.pdf" LedgerRead => ledger::exports::funds_pdf;
     get  "/backoffice/contabilita/capitolo/{id}" LedgerRead => ledger::handlers::chapter;
     post "/backoffice/contabilita/capitolo/{id}/operazione" LedgerWrite => ledger::handlers::new_operation;
     post "/backoffice/contabilita/voce/{id}/{action}" LedgerWrite => ledger::handlers::entry_action;
@@ -172,6 +173,9 @@ routes! {
     get  "/backoffice/contabilita/{year}/gestione" LedgerWrite => ledger::manage::manage;
     post "/backoffice/contabilita/{year}/gestione" LedgerWrite => ledger::manage::act;
     get  "/backoffice/contabilita/{year}/residui.csv" LedgerRead => ledger::exports::residui_csv;
+    get  "/backoffice/contabilita/{year}/residui.pdf" LedgerRead => ledger::exports::residui_pdf;
+    get  "/backoffice/contabilita/{year}/cassa.csv" LedgerRead => ledger::exports::cash_csv;
+    get  "/backoffice/contabilita/{year}/cassa.pdf" LedgerRead => ledger::exports::cash_pdf;
     get  "/backoffice/import"       Import        => import::handlers::index;
     post "/backoffice/import"       Import        => import::handlers::upload;
     get  "/backoffice/import/modello/{kind}" Import => import::handlers::template;

@@ -115,21 +115,6 @@ pub async fn year(ctx: Ctx, Path(year): Path<i32>) -> AppResult<Response> {
     .into_response())
 }
 
-const MONTHS: [&str; 12] = [
-    "Gennaio",
-    "Febbraio",
-    "Marzo",
-    "Aprile",
-    "Maggio",
-    "Giugno",
-    "Luglio",
-    "Agosto",
-    "Settembre",
-    "Ottobre",
-    "Novembre",
-    "Dicembre",
-];
-
 pub(super) async fn cash_data(
     ctx: &Ctx,
     year: i32,
@@ -157,7 +142,7 @@ pub async fn cash(ctx: Ctx, Path(year): Path<i32>) -> AppResult<Response> {
         collected += c;
         paid += p;
         lines.push(CashLine {
-            month: MONTHS.get((m - 1) as usize).copied().unwrap_or("?").to_string(),
+            month: super::exports::month_name(m).to_string(),
             collected: euro(c),
             paid: euro(p),
             balance: euro(balance),

@@ -137,6 +137,21 @@ async fn the_treasurer_records_and_pays_the_auditor_only_reads(pool: sqlx::PgPoo
         "{}",
         csv.body
     );
+    let cash = auditor.get("/backoffice/contabilita/2026/cassa.csv").await;
+    assert!(
+        cash.body.contains("Luglio;0.00;1234.50;-1234.50"),
+        "{}",
+        cash.body
+    );
+    for pdf in [
+        "2026/cassa.pdf",
+        "2026/residui.pdf",
+        "vincolati.pdf",
+        "2026/rendiconto.pdf",
+    ] {
+        let r = auditor.get(&format!("/backoffice/contabilita/{pdf}")).await;
+        assert!(r.bytes.starts_with(b"%PDF"), "{pdf}: {}", r.status);
+    }
     let pdf = auditor.get("/backoffice/contabilita/2026/confronto.pdf").await;
     assert!(pdf.bytes.starts_with(b"%PDF"));
 }
