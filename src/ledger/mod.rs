@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod closing;
+pub mod journal;
 pub mod operations;
 pub mod petty_cash;
 pub mod receipts;

@@ -10,6 +10,7 @@ mod documents;
 mod errors;
 mod import;
 mod ledger;
+mod ledger_journal;
 mod ledger_operations;
 mod login;
 mod mail;
