@@ -338,6 +338,8 @@ async fn a_journal_with_a_refused_row_writes_nothing_and_names_the_line_and_the_
     std::fs::write(
         &file,
         "\u{feff}tipo;rif;rif_padre;data;esercizio;parte;titolo;categoria;capitolo;denominazione;importo;autorizzazione;delibera;soggetto;motivo\n\
+         # Un bilancio di prova: commenti e righe vuote contano nei numeri di riga.\n\
+         \n\
          esercizio;;;;2026;;;;;;0;;;;\n\
          capitolo;;;;2026;E;I;1.1;1.1.010;Quote annuali;;;;;\n\
          capitolo;;;;2026;U;I;11.1;11.1.010;Funzionamento;;;;;\n\
@@ -356,15 +358,15 @@ async fn a_journal_with_a_refused_row_writes_nothing_and_names_the_line_and_the_
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("riga 9 (impegno): Disponibilità insufficiente sul capitolo 11.1.010"),
+        stderr.contains("riga 11 (impegno): Disponibilità insufficiente sul capitolo 11.1.010"),
         "{stderr}"
     );
     assert!(
-        stderr.contains("riga 10 (liquidazione): Il riferimento «I2» rimanda alla riga 9"),
+        stderr.contains("riga 12 (liquidazione): Il riferimento «I2» rimanda alla riga 11"),
         "{stderr}"
     );
     assert!(
-        stderr.contains("riga 11 (impegno)")
+        stderr.contains("riga 13 (impegno)")
             && stderr.contains("il Presidente")
             && stderr.contains("[autorizzazione]"),
         "{stderr}"

@@ -183,12 +183,29 @@ impl Row {
 /// when the file cannot be read as a journal at all (not a CSV, unknown columns, no `tipo`).
 pub fn read(bytes: &[u8]) -> Result<(Vec<Row>, [u8; 32]), String> {
     let sniffed = text::sniff(|| Ok(bytes)).map_err(|e| e.to_string())?;
+    let mut decoded = String::new();
+    std::io::Read::read_to_string(&mut text::decoder(bytes, sniffed.encoding), &mut decoded)
+        .map_err(|e| e.to_string())?;
+    // Comments and blank lines become a lone delimiter (a blank record, skipped below) rather than
+    // being skipped by the reader, whose record positions would then miss those lines.
+    let delimiter = char::from(sniffed.delimiter).to_string();
+    let lines: Vec<&str> = decoded
+        .lines()
+        .map(|l| {
+            let t = l.trim();
+            if t.is_empty() || t.starts_with('#') {
+                delimiter.as_str()
+            } else {
+                l
+            }
+        })
+        .collect();
+    let text = lines.join("\n");
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(sniffed.delimiter)
         .flexible(true)
         .has_headers(true)
-        .comment(Some(b'#'))
-        .from_reader(text::decoder(bytes, sniffed.encoding));
+        .from_reader(text.as_bytes());
     let headers = reader
         .headers()
         .map_err(|e| text::malformed(&e).to_string())?
@@ -237,10 +254,10 @@ mod tests {
 
     #[test]
     fn semicolons_bom_italian_amounts_and_comments() {
-        let file = "\u{feff}tipo;rif;importo;data;parte;titolo\n# a comment\n\nimpegno;I1;1.234,56;15/06/2026;U;II\nimpegno;I2;1234.56;2026-06-15;e;3\n";
+        let file = "\u{feff}tipo;rif;importo;data;parte;titolo\n# a comment, with; a \"quote\n\nimpegno;I1;1.234,56;15/06/2026;U;II\n# another\nimpegno;I2;1234.56;2026-06-15;e;3\n";
         let (rows, _) = read(file.as_bytes()).unwrap();
         assert_eq!(rows.len(), 2);
-        assert_eq!((rows[0].line, rows[1].line), (4, 5));
+        assert_eq!((rows[0].line, rows[1].line), (4, 6));
         assert_eq!(
             rows[0].amount("importo").unwrap(),
             "1234.56".parse::<Decimal>().unwrap()
