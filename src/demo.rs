@@ -336,3 +336,42 @@ async fn seed_account_members(state: &AppState) -> AppResult<usize> {
     tx.commit().await?;
     Ok(created)
 }
+
+// --- demo ledger ------------------------------------------------------------------------------
+
+/// The demo year's journal (seed 004's titles, the budget, variations and a year of operations).
+pub const DEMO_LEDGER: &[u8] = include_bytes!("../demo/ledger-2026.csv");
+
+/// Applies the demo year's journal as the demo treasurer, once: a second run finds it applied and
+/// writes nothing. Returns what happened, for `ordo seed-demo` to print; a journal refused by a
+/// ledger already kept by hand (e.g. the year exists) is reported, not an error.
+pub async fn seed_ledger(state: &AppState) -> AppResult<String> {
+    use crate::ledger::journal::{self, JournalError, Mode, Operator};
+    let email = "tesoriere@demo.example";
+    let mut conn = state.pool.acquire().await?;
+    let treasurer = service::find_by_email(&mut conn, email)
+        .await?
+        .ok_or_else(|| AppError::internal("the demo treasurer is missing"))?;
+    drop(conn);
+    let operator = Operator {
+        id: treasurer.id,
+        email: treasurer.email,
+    };
+    let name = "demo/ledger-2026.csv";
+    Ok(
+        match journal::apply(state, &operator, name, DEMO_LEDGER, Mode::Atomic).await {
+            Ok(o) if o.refusals.is_empty() => {
+                format!("Demo ledger: {name} applied ({} rows).", o.applied)
+            }
+            Ok(o) => format!(
+                "Demo ledger: {name} not applied, {} rows refused (first: riga {}: {}).",
+                o.refusals.len(),
+                o.refusals.first().map(|r| r.line).unwrap_or_default(),
+                o.refusals.first().map(|r| r.message.as_str()).unwrap_or_default()
+            ),
+            Err(JournalError::AlreadyApplied(_)) => format!("Demo ledger: {name} already applied."),
+            Err(JournalError::File(m)) => return Err(AppError::internal(m)),
+            Err(JournalError::App(e)) => return Err(e),
+        },
+    )
+}

@@ -261,6 +261,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             .await
             .map_err(|e| anyhow::anyhow!("seed-demo annual fees: {e:?}"))?;
             println!("{fees} annual fee positions {year} created (pagoPA notices in the portal).");
+            let ledger = ordo::demo::seed_ledger(&state)
+                .await
+                .map_err(|e| anyhow::anyhow!("seed-demo ledger: {e:?}"))?;
+            println!("{ledger}");
             Ok(ExitCode::SUCCESS)
         }
         Command::CreateAdmin {

@@ -6,6 +6,7 @@
 
 use rust_decimal::Decimal;
 use serde_json::json;
+use sqlx::PgConnection;
 use time::{Date, Month};
 
 use super::repo::{self, NewEntry};
@@ -29,6 +30,20 @@ pub async fn close_year(
     year: i32,
     resolution: &str,
 ) -> AppResult<Closed> {
+    let mut tx = state.pool.begin().await?;
+    let done = close_year_in(&mut tx, state, user, year, resolution).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// [`close_year`] in the caller's transaction (the journal applies a whole file in one).
+pub async fn close_year_in(
+    conn: &mut PgConnection,
+    state: &AppState,
+    user: &CurrentUser,
+    year: i32,
+    resolution: &str,
+) -> AppResult<Closed> {
     if ![Role::Treasurer, Role::Admin]
         .iter()
         .any(|r| user.roles.contains(r))
@@ -36,9 +51,9 @@ pub async fn close_year(
         return Err(AppError::Forbidden);
     }
     let resolution = text("resolution", resolution, 200)?;
-    let mut tx = state.pool.begin().await?;
-    let (_, approved, provisional, closed) =
-        repo::year_state(&mut tx, year).await?.ok_or(AppError::NotFound)?;
+    let (_, approved, provisional, closed) = repo::year_state(&mut *conn, year)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if closed {
         return Err(AppError::Conflict(format!("L'esercizio {year} è già chiuso.")));
     }
@@ -48,7 +63,7 @@ pub async fn close_year(
         )));
     }
     let next = year + 1;
-    let Some((_, _, _, next_closed)) = repo::year_state(&mut tx, next).await? else {
+    let Some((_, _, _, next_closed)) = repo::year_state(&mut *conn, next).await? else {
         return Err(refuse(
             "year",
             format!("Apri prima l'esercizio {next}: i residui vi sono riportati."),
@@ -60,8 +75,8 @@ pub async fn close_year(
     let first_day = Date::from_calendar_date(next, Month::January, 1).map_err(AppError::internal)?;
     let now = state.now();
     let (mut attivi, mut passivi, mut carried) = (Decimal::ZERO, Decimal::ZERO, 0);
-    for o in repo::outstanding(&mut tx, year).await? {
-        let chapter_id = repo::chapter_in_year(&mut tx, next, &o).await?;
+    for o in repo::outstanding(&mut *conn, year).await? {
+        let chapter_id = repo::chapter_in_year(&mut *conn, next, &o).await?;
         let label = if o.kind == "accertamento" {
             "Residuo attivo"
         } else {
@@ -69,7 +84,7 @@ pub async fn close_year(
         };
         let reason = format!("{label} {year}: {}", o.reason);
         repo::insert_entry(
-            &mut tx,
+            &mut *conn,
             &NewEntry {
                 chapter_id,
                 kind: if o.kind == "accertamento" {
@@ -104,14 +119,19 @@ pub async fn close_year(
         }
         carried += 1;
     }
-    repo::insert_year_event(&mut tx, year, "closed", &resolution, now, Some(user.id)).await?;
-    audit::record(&mut tx, now, audit::Event {
+    // The next year starts with this year's closing cash, when this year's opening cash is known.
+    if let Some(opening) = repo::opening_cash(&mut *conn, year).await? {
+        let rows = repo::rendiconto(&mut *conn, year).await?;
+        let closing_cash = super::report::administration(Some(opening), &rows).closing_cash;
+        repo::set_opening_cash(&mut *conn, next, closing_cash).await?;
+    }
+    repo::insert_year_event(&mut *conn, year, "closed", &resolution, now, Some(user.id)).await?;
+    audit::record(&mut *conn, now, audit::Event {
         actor: &user.actor(), action: "ledger.close_year", entity: "ledger", entity_id: Some(year.to_string()),
         details: json!({ "residui_attivi": attivi.to_string(), "residui_passivi": passivi.to_string(), "carried": carried,
                          "resolution": resolution }),
     })
     .await?;
-    tx.commit().await?;
     Ok(Closed {
         residui_attivi: attivi,
         residui_passivi: passivi,

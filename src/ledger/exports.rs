@@ -77,7 +77,8 @@ pub async fn year_pdf(ctx: Ctx, Path(year): Path<i32>) -> AppResult<Response> {
 /// `GET /backoffice/contabilita/{year}/rendiconto.csv`
 pub async fn rendiconto_csv(ctx: Ctx, Path(year): Path<i32>) -> AppResult<Response> {
     let rows = super::report::rendiconto(&ctx.state, year).await?;
-    let bytes = super::report::csv(&rows)?;
+    let administration = super::report::administration_of(&ctx.state, year, &rows).await?;
+    let bytes = super::report::csv(&rows, &administration)?;
     Ok(download::file(
         &format!("rendiconto-{year}.csv"),
         "text/csv; charset=utf-8",
@@ -88,7 +89,8 @@ pub async fn rendiconto_csv(ctx: Ctx, Path(year): Path<i32>) -> AppResult<Respon
 /// `GET /backoffice/contabilita/{year}/rendiconto.pdf`
 pub async fn rendiconto_pdf(ctx: Ctx, Path(year): Path<i32>) -> AppResult<Response> {
     let rows = super::report::rendiconto(&ctx.state, year).await?;
-    let bytes = super::report::pdf(&ctx.state, year, &rows).await?;
+    let administration = super::report::administration_of(&ctx.state, year, &rows).await?;
+    let bytes = super::report::pdf(&ctx.state, year, &rows, &administration).await?;
     Ok(download::file(
         &format!("rendiconto-{year}.pdf"),
         "application/pdf",

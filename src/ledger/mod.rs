@@ -10,6 +10,7 @@ pub mod closing;
 pub mod controls;
 pub mod exports;
 pub mod handlers;
+pub mod journal;
 pub mod manage;
 pub mod operations;
 pub mod petty_cash;

@@ -5,6 +5,7 @@
 
 use rust_decimal::Decimal;
 use serde_json::json;
+use sqlx::PgConnection;
 use time::Date;
 
 use super::repo::{self, ChapterRow, NewEntry};
@@ -70,6 +71,38 @@ pub async fn transfer(
     reason: &str,
     exceptional: Option<&str>,
 ) -> AppResult<(i64, i64)> {
+    let mut tx = state.pool.begin().await?;
+    let done = transfer_in(
+        &mut tx,
+        state,
+        user,
+        from_id,
+        to_id,
+        amount,
+        date,
+        resolution,
+        reason,
+        exceptional,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// [`transfer`] in the caller's transaction (the journal applies a whole file in one).
+#[allow(clippy::too_many_arguments)]
+pub async fn transfer_in(
+    conn: &mut PgConnection,
+    state: &AppState,
+    user: &CurrentUser,
+    from_id: i64,
+    to_id: i64,
+    amount: Decimal,
+    date: Date,
+    resolution: &str,
+    reason: &str,
+    exceptional: Option<&str>,
+) -> AppResult<(i64, i64)> {
     may_record(user)?;
     amount_ok("amount", amount)?;
     let (resolution, reason) = (text("resolution", resolution, 200)?, text("reason", reason, 500)?);
@@ -77,13 +110,12 @@ pub async fn transfer(
     if from_id == to_id {
         return Err(refuse("to_chapter", "Scegli due capitoli diversi."));
     }
-    let mut tx = state.pool.begin().await?;
     // Locks in id order: two variations crossing the same chapters never deadlock.
     let (first, second) = (from_id.min(to_id), from_id.max(to_id));
-    let a = repo::chapter_for_update(&mut tx, first)
+    let a = repo::chapter_for_update(&mut *conn, first)
         .await?
         .ok_or(AppError::NotFound)?;
-    let b = repo::chapter_for_update(&mut tx, second)
+    let b = repo::chapter_for_update(&mut *conn, second)
         .await?
         .ok_or(AppError::NotFound)?;
     let (from, to) = if a.id == from_id { (a, b) } else { (b, a) };
@@ -93,7 +125,7 @@ pub async fn transfer(
             "Lo storno è tra capitoli di spesa dello stesso esercizio.",
         ));
     }
-    let (approved, _) = open_for(&mut tx, &from, date).await?;
+    let (approved, _) = open_for(&mut *conn, &from, date).await?;
     if !approved {
         return Err(AppError::Conflict(
             "Le variazioni si fanno sul bilancio approvato.".into(),
@@ -123,7 +155,7 @@ pub async fn transfer(
             )
         },
     )?;
-    let (allocated, used) = repo::competence(&mut tx, from.id).await?;
+    let (allocated, used) = repo::competence(&mut *conn, from.id).await?;
     rules::check_availability(allocated - used, amount, &fl).map_err(AppError::Conflict)?;
     let now = state.now();
     let why = match &exceptional {
@@ -134,7 +166,7 @@ pub async fn transfer(
     for (chapter, signed) in [(&from, -amount), (&to, amount)] {
         ids.push(
             repo::insert_entry(
-                &mut tx,
+                &mut *conn,
                 &NewEntry {
                     chapter_id: chapter.id,
                     kind: "variation",
@@ -160,13 +192,12 @@ pub async fn transfer(
             .await?,
         );
     }
-    audit::record(&mut tx, now, audit::Event {
+    audit::record(&mut *conn, now, audit::Event {
         actor: &user.actor(), action: "ledger.variation", entity: "ledger", entity_id: Some(ids[0].to_string()),
         details: json!({ "from": from.code, "to": to.code, "amount": amount.to_string(), "resolution": resolution,
                          "reason": reason, "exceptional": exceptional }),
     })
     .await?;
-    tx.commit().await?;
     Ok((ids[0], ids[1]))
 }
 
@@ -184,6 +215,19 @@ pub struct NewAssessment {
 }
 
 pub async fn assess(state: &AppState, user: &CurrentUser, a: NewAssessment) -> AppResult<i64> {
+    let mut tx = state.pool.begin().await?;
+    let done = assess_in(&mut tx, state, user, a).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// [`assess`] in the caller's transaction (the journal applies a whole file in one).
+pub async fn assess_in(
+    conn: &mut PgConnection,
+    state: &AppState,
+    user: &CurrentUser,
+    a: NewAssessment,
+) -> AppResult<i64> {
     may_record(user)?;
     amount_ok("amount", a.amount)?;
     let debtor = text("debtor", &a.debtor, 200)?;
@@ -200,8 +244,7 @@ pub async fn assess(state: &AppState, user: &CurrentUser, a: NewAssessment) -> A
             "La scadenza non può precedere l'accertamento.",
         ));
     }
-    let mut tx = state.pool.begin().await?;
-    let chapter = repo::chapter_for_update(&mut tx, a.chapter_id)
+    let chapter = repo::chapter_for_update(&mut *conn, a.chapter_id)
         .await?
         .ok_or(AppError::NotFound)?;
     if chapter.side != "revenue" {
@@ -210,10 +253,10 @@ pub async fn assess(state: &AppState, user: &CurrentUser, a: NewAssessment) -> A
             "Gli accertamenti si imputano a capitoli di entrata.",
         ));
     }
-    open_for(&mut tx, &chapter, a.date).await?;
-    let fund = super::controls::fund_of(&mut tx, a.fund_id, "").await?;
+    open_for(&mut *conn, &chapter, a.date).await?;
+    let fund = super::controls::fund_of(&mut *conn, a.fund_id, "").await?;
     if let Some(f) = &fund {
-        super::controls::fund_guard(&mut tx, f, true, a.amount).await?;
+        super::controls::fund_guard(&mut *conn, f, true, a.amount).await?;
     }
     let now = state.now();
     let reason = format!(
@@ -223,7 +266,7 @@ pub async fn assess(state: &AppState, user: &CurrentUser, a: NewAssessment) -> A
     let code = text("debtor_code", &a.debtor_code, 16)?.to_uppercase();
     rules::check_party_code(&code).map_err(|m| refuse("debtor_code", m))?;
     let id = repo::insert_entry(
-        &mut tx,
+        &mut *conn,
         &NewEntry {
             chapter_id: chapter.id,
             kind: "accertamento",
@@ -247,45 +290,16 @@ pub async fn assess(state: &AppState, user: &CurrentUser, a: NewAssessment) -> A
         },
     )
     .await?;
-    audit::record(&mut tx, now, audit::Event {
+    audit::record(&mut *conn, now, audit::Event {
         actor: &user.actor(), action: "ledger.accertamento", entity: "ledger", entity_id: Some(id.to_string()),
         details: json!({ "chapter": chapter.code, "amount": a.amount.to_string(), "debtor": debtor, "title": title }),
     })
     .await?;
-    tx.commit().await?;
     Ok(id)
 }
 
 /// A child operation of an entry (riscossione of an accertamento, liquidazione of an impegno,
 /// pagamento of a liquidazione): at most what the parent still has, in an open year.
-#[allow(clippy::too_many_arguments)]
-async fn child(
-    state: &AppState,
-    user: &CurrentUser,
-    parent_id: i64,
-    parent_kind: &str,
-    kind: &'static str,
-    amount: Decimal,
-    date: Date,
-    note: &str,
-) -> AppResult<i64> {
-    let mut tx = state.pool.begin().await?;
-    let id = child_in(
-        &mut tx,
-        state,
-        user,
-        parent_id,
-        parent_kind,
-        kind,
-        amount,
-        date,
-        note,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(id)
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn child_in(
     tx: &mut sqlx::PgConnection,
@@ -379,17 +393,23 @@ pub async fn collect(
     amount: Decimal,
     date: Date,
 ) -> AppResult<i64> {
-    child(
-        state,
-        user,
-        accertamento,
-        "accertamento",
-        "riscossione",
-        amount,
-        date,
-        "",
-    )
-    .await
+    let mut tx = state.pool.begin().await?;
+    let id = collect_in(&mut tx, state, user, accertamento, amount, date).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// [`collect`] in the caller's transaction (the journal applies a whole file in one).
+pub async fn collect_in(
+    conn: &mut PgConnection,
+    state: &AppState,
+    user: &CurrentUser,
+    accertamento: i64,
+    amount: Decimal,
+    date: Date,
+) -> AppResult<i64> {
+    let (parent, kind) = ("accertamento", "riscossione");
+    child_in(conn, state, user, accertamento, parent, kind, amount, date, "").await
 }
 
 /// A liquidazione of an impegno (the sum certain and due, on the supplier's documents). With `last`,
@@ -404,8 +424,25 @@ pub async fn liquidate(
     last: bool,
 ) -> AppResult<i64> {
     let mut tx = state.pool.begin().await?;
+    let id = liquidate_in(&mut tx, state, user, impegno, amount, date, document, last).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// [`liquidate`] in the caller's transaction (the journal applies a whole file in one).
+#[allow(clippy::too_many_arguments)]
+pub async fn liquidate_in(
+    conn: &mut PgConnection,
+    state: &AppState,
+    user: &CurrentUser,
+    impegno: i64,
+    amount: Decimal,
+    date: Date,
+    document: &str,
+    last: bool,
+) -> AppResult<i64> {
     let id = child_in(
-        &mut tx,
+        &mut *conn,
         state,
         user,
         impegno,
@@ -417,19 +454,18 @@ pub async fn liquidate(
     )
     .await?;
     if last {
-        let parent = repo::entry_for_update(&mut tx, impegno)
+        let parent = repo::entry_for_update(&mut *conn, impegno)
             .await?
             .ok_or(AppError::NotFound)?;
         let left = parent.amount - parent.used;
         if left > Decimal::ZERO {
             let why = "Economia sull'impegno (minore spesa liquidata)";
             child_in(
-                &mut tx, state, user, impegno, "impegno", "economia", left, date, why,
+                &mut *conn, state, user, impegno, "impegno", "economia", left, date, why,
             )
             .await?;
         }
     }
-    tx.commit().await?;
     Ok(id)
 }
 
@@ -441,17 +477,23 @@ pub async fn pay(
     amount: Decimal,
     date: Date,
 ) -> AppResult<i64> {
-    child(
-        state,
-        user,
-        liquidazione,
-        "liquidazione",
-        "pagamento",
-        amount,
-        date,
-        "",
-    )
-    .await
+    let mut tx = state.pool.begin().await?;
+    let id = pay_in(&mut tx, state, user, liquidazione, amount, date).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// [`pay`] in the caller's transaction (the journal applies a whole file in one).
+pub async fn pay_in(
+    conn: &mut PgConnection,
+    state: &AppState,
+    user: &CurrentUser,
+    liquidazione: i64,
+    amount: Decimal,
+    date: Date,
+) -> AppResult<i64> {
+    let (parent, kind) = ("liquidazione", "pagamento");
+    child_in(conn, state, user, liquidazione, parent, kind, amount, date, "").await
 }
 
 /// A reconciled pagoPA payment as the ledger needs it.

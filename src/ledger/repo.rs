@@ -512,3 +512,79 @@ pub async fn rendiconto(conn: &mut PgConnection, year: i32) -> sqlx::Result<Vec<
     .fetch_all(conn)
     .await
 }
+
+/// The chapters of a year with this code, on one side when given (the journal names chapters by code).
+pub async fn chapters_by_code(
+    conn: &mut PgConnection,
+    year: i32,
+    side: Option<&str>,
+    code: &str,
+) -> sqlx::Result<Vec<ChapterRow>> {
+    sqlx::query_as!(
+        ChapterRow,
+        "SELECT id, year, side, title, code, name FROM ledger_chapters
+         WHERE year = $1 AND code = $2 AND ($3::text IS NULL OR side = $3) ORDER BY side DESC",
+        year,
+        code,
+        side
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The cash fund at 1 January of a year: `None` when the year does not exist or it is not recorded.
+pub async fn opening_cash(conn: &mut PgConnection, year: i32) -> sqlx::Result<Option<Decimal>> {
+    let row = sqlx::query_scalar!("SELECT opening_cash FROM ledger_years WHERE year = $1", year)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.flatten())
+}
+
+/// Records the cash fund at 1 January once: `false` when it was recorded already.
+pub async fn set_opening_cash(conn: &mut PgConnection, year: i32, amount: Decimal) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE ledger_years SET opening_cash = $2 WHERE year = $1 AND opening_cash IS NULL",
+        year,
+        amount
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// When a journal with this SHA-256 was applied, and its file's name.
+pub async fn journal_applied(
+    conn: &mut PgConnection,
+    sha256: &[u8],
+) -> sqlx::Result<Option<(String, OffsetDateTime)>> {
+    let row = sqlx::query!(
+        "SELECT file_name, applied_at FROM ledger_journals WHERE sha256 = $1",
+        sha256
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.file_name, r.applied_at)))
+}
+
+/// Records an applied journal; `false` when the same file was applied already.
+pub async fn insert_journal(
+    conn: &mut PgConnection,
+    sha256: &[u8],
+    file_name: &str,
+    rows: i32,
+    at: OffsetDateTime,
+    by: Option<i64>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "INSERT INTO ledger_journals (sha256, file_name, rows_applied, applied_at, applied_by)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        sha256,
+        file_name,
+        rows,
+        at,
+        by
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

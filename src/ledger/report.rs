@@ -41,6 +41,95 @@ pub async fn rendiconto(state: &AppState, year: i32) -> AppResult<Vec<Rendiconto
     Ok(rows)
 }
 
+/// The result of administration of a year (seed 004 art. 12 and 28), from the rendiconto's rows and
+/// the cash fund at 1 January.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Administration {
+    /// `None` when the cash fund at 1 January is not recorded (then counted as zero).
+    pub opening_cash: Option<Decimal>,
+    /// Riscossioni of the year, on competence and on residui.
+    pub collected: Decimal,
+    /// Pagamenti of the year, on competence and on residui.
+    pub paid: Decimal,
+    pub closing_cash: Decimal,
+    /// What is still to be collected (competence and residui) at the year's end.
+    pub residui_attivi: Decimal,
+    /// What is still to be paid (competence net of economies, and residui) at the year's end.
+    pub residui_passivi: Decimal,
+    /// Closing cash + residui attivi − residui passivi: a surplus (avanzo) when ≥ 0.
+    pub result: Decimal,
+}
+
+pub fn administration(opening_cash: Option<Decimal>, rows: &[RendicontoRow]) -> Administration {
+    let (mut collected, mut paid, mut attivi, mut passivi) =
+        (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+    for r in rows {
+        let cash = r.cashed + r.residui_cashed;
+        let left = r.assessed - r.cashed + r.residui_start - r.residui_cashed;
+        if r.side == "revenue" {
+            collected += cash;
+            attivi += left;
+        } else {
+            paid += cash;
+            passivi += left;
+        }
+    }
+    let closing_cash = opening_cash.unwrap_or_default() + collected - paid;
+    Administration {
+        opening_cash,
+        collected,
+        paid,
+        closing_cash,
+        residui_attivi: attivi,
+        residui_passivi: passivi,
+        result: closing_cash + attivi - passivi,
+    }
+}
+
+/// The result of administration of a year whose rendiconto is `rows`.
+pub async fn administration_of(
+    state: &AppState,
+    year: i32,
+    rows: &[RendicontoRow],
+) -> AppResult<Administration> {
+    let mut conn = state.pool.acquire().await?;
+    let opening = repo::opening_cash(&mut conn, year).await?;
+    Ok(administration(opening, rows))
+}
+
+/// The result of administration as lines of the rendiconto's table (label in the name column, the
+/// amount in the first amount column).
+pub fn administration_table(a: &Administration, plain: bool) -> Vec<Vec<String>> {
+    let money = |v: Decimal| if plain { format!("{:.2}", v) } else { euro(v) };
+    let opening = match a.opening_cash {
+        Some(_) => "Fondo di cassa al 1° gennaio",
+        None => "Fondo di cassa al 1° gennaio (non registrato)",
+    };
+    let result = if a.result < Decimal::ZERO {
+        "Risultato di amministrazione (disavanzo)"
+    } else {
+        "Risultato di amministrazione (avanzo)"
+    };
+    [
+        (opening, a.opening_cash.unwrap_or_default()),
+        ("Riscossioni (competenza e residui)", a.collected),
+        ("Pagamenti (competenza e residui)", a.paid),
+        ("Fondo di cassa al 31 dicembre", a.closing_cash),
+        ("Residui attivi al 31 dicembre", a.residui_attivi),
+        ("Residui passivi al 31 dicembre", a.residui_passivi),
+        (result, a.result),
+    ]
+    .into_iter()
+    .map(|(label, amount)| {
+        let mut line = vec![String::new(); HEADER.len()];
+        line[0] = "Risultato di amministrazione".into();
+        line[4] = label.into();
+        line[5] = money(amount);
+        line
+    })
+    .collect()
+}
+
 fn total(side: &str, title: i16, name: String, rows: &[&RendicontoRow]) -> RendicontoRow {
     let sum = |f: fn(&RendicontoRow) -> Decimal| rows.iter().map(|r| f(r)).sum();
     RendicontoRow {
@@ -101,27 +190,37 @@ pub fn table(rows: &[RendicontoRow], plain: bool) -> Vec<Vec<String>> {
     out
 }
 
-/// The rendiconto as CSV (`;`, UTF-8 with BOM, amounts with a dot).
-pub fn csv(rows: &[RendicontoRow]) -> AppResult<Vec<u8>> {
+/// The rendiconto as CSV (`;`, UTF-8 with BOM, amounts with a dot), the result of administration last.
+pub fn csv(rows: &[RendicontoRow], administration: &Administration) -> AppResult<Vec<u8>> {
     let mut w = csv::WriterBuilder::new()
         .delimiter(b';')
         .from_writer(b"\xEF\xBB\xBF".to_vec());
     w.write_record(HEADER).map_err(AppError::internal)?;
-    for r in table(rows, true) {
+    for r in table(rows, true)
+        .into_iter()
+        .chain(administration_table(administration, true))
+    {
         w.write_record(&r).map_err(AppError::internal)?;
     }
     w.into_inner().map_err(AppError::internal)
 }
 
 /// The rendiconto as PDF (A4 landscape table).
-pub async fn pdf(state: &AppState, year: i32, rows: &[RendicontoRow]) -> AppResult<Vec<u8>> {
+pub async fn pdf(
+    state: &AppState,
+    year: i32,
+    rows: &[RendicontoRow],
+    administration: &Administration,
+) -> AppResult<Vec<u8>> {
+    let mut lines = table(rows, false);
+    lines.extend(administration_table(administration, false));
     let data = serde_json::json!({
         "order": state.config.order.name,
         "title": format!("Rendiconto finanziario {year}"),
         "subtitle": "Gestione di competenza e dei residui per titolo, categoria e capitolo",
         "generated": crate::format::rome_datetime(state.now()),
         "header": HEADER,
-        "rows": table(rows, false),
+        "rows": lines,
     });
     crate::pdf::render_blocking(include_str!("../../templates/pdf/table.typ"), data).await
 }

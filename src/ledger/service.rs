@@ -60,15 +60,28 @@ pub async fn open_year(
     year: i32,
     presumed_result: Decimal,
 ) -> AppResult<()> {
+    let mut tx = state.pool.begin().await?;
+    open_year_in(&mut tx, state, actor, year, presumed_result).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`open_year`] in the caller's transaction (the journal applies a whole file in one).
+pub async fn open_year_in(
+    conn: &mut PgConnection,
+    state: &AppState,
+    actor: &Actor,
+    year: i32,
+    presumed_result: Decimal,
+) -> AppResult<()> {
     if !(2000..=2100).contains(&year) {
         return Err(refuse("year", "Anno non valido."));
     }
-    let mut tx = state.pool.begin().await?;
-    if !repo::insert_year(&mut tx, year, presumed_result.round_dp(2), state.now()).await? {
+    if !repo::insert_year(&mut *conn, year, presumed_result.round_dp(2), state.now()).await? {
         return Err(AppError::Conflict(format!("L'esercizio {year} esiste già.")));
     }
     audited(
-        &mut tx,
+        &mut *conn,
         state,
         actor,
         "ledger.year",
@@ -76,7 +89,6 @@ pub async fn open_year(
         json!({ "presumed_result": presumed_result.to_string() }),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -92,6 +104,19 @@ pub struct NewChapter {
 
 /// A chapter (capitolo) of a year's budget, under its title and category.
 pub async fn add_chapter(state: &AppState, actor: &Actor, c: NewChapter) -> AppResult<i64> {
+    let mut tx = state.pool.begin().await?;
+    let done = add_chapter_in(&mut tx, state, actor, c).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// [`add_chapter`] in the caller's transaction (the journal applies a whole file in one).
+pub async fn add_chapter_in(
+    conn: &mut PgConnection,
+    state: &AppState,
+    actor: &Actor,
+    c: NewChapter,
+) -> AppResult<i64> {
     let nature = if c.revenue {
         rules::revenue_nature(c.title as u8)
     } else {
@@ -124,10 +149,9 @@ pub async fn add_chapter(state: &AppState, actor: &Actor, c: NewChapter) -> AppR
             "Indica categoria, codice e denominazione del capitolo.",
         ));
     }
-    let mut tx = state.pool.begin().await?;
     let side = if c.revenue { "revenue" } else { "expenditure" };
     let id = repo::insert_chapter(
-        &mut tx,
+        &mut *conn,
         &repo::NewChapter {
             year: c.year,
             side,
@@ -146,7 +170,7 @@ pub async fn add_chapter(state: &AppState, actor: &Actor, c: NewChapter) -> AppR
         ))
     })?;
     audited(
-        &mut tx,
+        &mut *conn,
         state,
         actor,
         "ledger.chapter",
@@ -154,12 +178,26 @@ pub async fn add_chapter(state: &AppState, actor: &Actor, c: NewChapter) -> AppR
         json!({ "year": c.year, "side": side, "title": c.title, "code": code, "name": name }),
     )
     .await?;
-    tx.commit().await?;
     Ok(id)
 }
 
 /// The initial allocation of a chapter in the budget being prepared (before its approval).
 pub async fn allocate(
+    state: &AppState,
+    actor: &Actor,
+    chapter_id: i64,
+    competence: Decimal,
+    cash: Decimal,
+) -> AppResult<i64> {
+    let mut tx = state.pool.begin().await?;
+    let done = allocate_in(&mut tx, state, actor, chapter_id, competence, cash).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// [`allocate`] in the caller's transaction (the journal applies a whole file in one).
+pub async fn allocate_in(
+    conn: &mut PgConnection,
     state: &AppState,
     actor: &Actor,
     chapter_id: i64,
@@ -177,11 +215,10 @@ pub async fn allocate(
             "Stanziamento: un importo in euro maggiore di zero, al massimo due decimali.",
         ));
     }
-    let mut tx = state.pool.begin().await?;
-    let chapter = repo::chapter_for_update(&mut tx, chapter_id)
+    let chapter = repo::chapter_for_update(&mut *conn, chapter_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let (_, approved, _, closed) = repo::year_state(&mut tx, chapter.year)
+    let (_, approved, _, closed) = repo::year_state(&mut *conn, chapter.year)
         .await?
         .ok_or(AppError::NotFound)?;
     rules::check_open_year(chapter.year, closed).map_err(AppError::Conflict)?;
@@ -192,7 +229,7 @@ pub async fn allocate(
     }
     let now = state.now();
     let id = repo::insert_entry(
-        &mut tx,
+        &mut *conn,
         &NewEntry {
             chapter_id,
             kind: "allocation",
@@ -217,7 +254,7 @@ pub async fn allocate(
     )
     .await?;
     audited(
-        &mut tx,
+        &mut *conn,
         state,
         actor,
         "ledger.allocation",
@@ -225,12 +262,25 @@ pub async fn allocate(
         json!({ "chapter": chapter.code, "competence": competence.to_string(), "cash": cash.to_string() }),
     )
     .await?;
-    tx.commit().await?;
     Ok(id)
 }
 
 /// Approves the year's budget by council resolution, once its equilibrium holds.
 pub async fn approve_budget(state: &AppState, actor: &Actor, year: i32, resolution: &str) -> AppResult<()> {
+    let mut tx = state.pool.begin().await?;
+    approve_budget_in(&mut tx, state, actor, year, resolution).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`approve_budget`] in the caller's transaction (the journal applies a whole file in one).
+pub async fn approve_budget_in(
+    conn: &mut PgConnection,
+    state: &AppState,
+    actor: &Actor,
+    year: i32,
+    resolution: &str,
+) -> AppResult<()> {
     let resolution = text("resolution", resolution, 200)?;
     if resolution.is_empty() {
         return Err(refuse(
@@ -238,15 +288,16 @@ pub async fn approve_budget(state: &AppState, actor: &Actor, year: i32, resoluti
             "Indica la delibera del Consiglio che approva il bilancio.",
         ));
     }
-    let mut tx = state.pool.begin().await?;
-    let (presumed, approved, _, closed) = repo::year_state(&mut tx, year).await?.ok_or(AppError::NotFound)?;
+    let (presumed, approved, _, closed) = repo::year_state(&mut *conn, year)
+        .await?
+        .ok_or(AppError::NotFound)?;
     rules::check_open_year(year, closed).map_err(AppError::Conflict)?;
     if approved {
         return Err(AppError::Conflict(format!("Il bilancio {year} è già approvato.")));
     }
     let (mut cur_rev, mut cur_exp, mut rev, mut exp) =
         (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
-    for (side, title, amount) in repo::allocations_by_title(&mut tx, year).await? {
+    for (side, title, amount) in repo::allocations_by_title(&mut *conn, year).await? {
         match side.as_str() {
             "revenue" => {
                 rev += amount;
@@ -266,7 +317,7 @@ pub async fn approve_budget(state: &AppState, actor: &Actor, year: i32, resoluti
         AppError::Validation(errors.into_iter().map(|m| FieldError::new("budget", m)).collect())
     })?;
     repo::insert_year_event(
-        &mut tx,
+        &mut *conn,
         year,
         "budget_approved",
         &resolution,
@@ -274,15 +325,28 @@ pub async fn approve_budget(state: &AppState, actor: &Actor, year: i32, resoluti
         actor.id,
     )
     .await?;
-    audited(&mut tx, state, actor, "ledger.budget_approved", year.to_string(), json!({ "resolution": resolution,
+    audited(&mut *conn, state, actor, "ledger.budget_approved", year.to_string(), json!({ "resolution": resolution,
         "current_revenue": cur_rev.to_string(), "current_expenditure": cur_exp.to_string(),
         "revenue": rev.to_string(), "expenditure": exp.to_string(), "presumed_result": presumed.to_string() })).await?;
-    tx.commit().await?;
     Ok(())
 }
 
 /// The provisional budget (esercizio provvisorio) authorised by the council while the budget waits.
 pub async fn start_provisional(
+    state: &AppState,
+    actor: &Actor,
+    year: i32,
+    resolution: &str,
+) -> AppResult<()> {
+    let mut tx = state.pool.begin().await?;
+    start_provisional_in(&mut tx, state, actor, year, resolution).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`start_provisional`] in the caller's transaction (the journal applies a whole file in one).
+pub async fn start_provisional_in(
+    conn: &mut PgConnection,
     state: &AppState,
     actor: &Actor,
     year: i32,
@@ -295,18 +359,26 @@ pub async fn start_provisional(
             "Indica la delibera che autorizza l'esercizio provvisorio.",
         ));
     }
-    let mut tx = state.pool.begin().await?;
-    let (_, approved, provisional, closed) =
-        repo::year_state(&mut tx, year).await?.ok_or(AppError::NotFound)?;
+    let (_, approved, provisional, closed) = repo::year_state(&mut *conn, year)
+        .await?
+        .ok_or(AppError::NotFound)?;
     rules::check_open_year(year, closed).map_err(AppError::Conflict)?;
     if approved || provisional {
         return Err(AppError::Conflict(format!(
             "Per il {year} c'è già un bilancio approvato o in esercizio provvisorio."
         )));
     }
-    repo::insert_year_event(&mut tx, year, "provisional", &resolution, state.now(), actor.id).await?;
+    repo::insert_year_event(
+        &mut *conn,
+        year,
+        "provisional",
+        &resolution,
+        state.now(),
+        actor.id,
+    )
+    .await?;
     audited(
-        &mut tx,
+        &mut *conn,
         state,
         actor,
         "ledger.provisional",
@@ -314,8 +386,55 @@ pub async fn start_provisional(
         json!({ "resolution": resolution }),
     )
     .await?;
+    Ok(())
+}
+
+/// The cash fund at 1 January of a year (fondo di cassa iniziale), recorded once: for the first year
+/// kept in ordo, from the previous books (closing a year writes the next one's).
+pub async fn record_opening_cash(
+    state: &AppState,
+    actor: &Actor,
+    year: i32,
+    amount: Decimal,
+) -> AppResult<()> {
+    let mut tx = state.pool.begin().await?;
+    record_opening_cash_in(&mut tx, state, actor, year, amount).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// [`record_opening_cash`] in the caller's transaction (the journal applies a whole file in one).
+pub async fn record_opening_cash_in(
+    conn: &mut PgConnection,
+    state: &AppState,
+    actor: &Actor,
+    year: i32,
+    amount: Decimal,
+) -> AppResult<()> {
+    if amount < Decimal::ZERO || amount.scale() > 2 {
+        return Err(refuse(
+            "opening_cash",
+            "Fondo di cassa: un importo in euro non negativo, al massimo due decimali.",
+        ));
+    }
+    let (_, _, _, closed) = repo::year_state(&mut *conn, year)
+        .await?
+        .ok_or_else(|| refuse("year", format!("L'esercizio {year} non è aperto.")))?;
+    rules::check_open_year(year, closed).map_err(AppError::Conflict)?;
+    if !repo::set_opening_cash(&mut *conn, year, amount).await? {
+        return Err(AppError::Conflict(format!(
+            "Il fondo di cassa al 1° gennaio {year} è già registrato."
+        )));
+    }
+    audited(
+        &mut *conn,
+        state,
+        actor,
+        "ledger.opening_cash",
+        year.to_string(),
+        json!({ "opening_cash": amount.to_string() }),
+    )
+    .await
 }
 
 /// An expenditure commitment as the form or the journal gives it.
@@ -345,6 +464,19 @@ fn holds(user: &CurrentUser, role: Role) -> bool {
 /// chapter's lock, so two commitments racing for its last euros never both pass. The treasurer's own
 /// commitments are countersigned at once; anyone else's wait for the treasurer's countersignature.
 pub async fn commit_expense(state: &AppState, user: &CurrentUser, c: NewCommitment) -> AppResult<i64> {
+    let mut tx = state.pool.begin().await?;
+    let done = commit_expense_in(&mut tx, state, user, c).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// [`commit_expense`] in the caller's transaction (the journal applies a whole file in one).
+pub async fn commit_expense_in(
+    conn: &mut PgConnection,
+    state: &AppState,
+    user: &CurrentUser,
+    c: NewCommitment,
+) -> AppResult<i64> {
     let config = &state.config.ledger;
     let amount = c.amount;
     if amount.scale() > 2 {
@@ -384,8 +516,7 @@ pub async fn commit_expense(state: &AppState, user: &CurrentUser, c: NewCommitme
     );
     rules::check_party_code(&supplier_code).map_err(|m| refuse("supplier_code", m))?;
     rules::check_iban(&iban).map_err(|m| refuse("iban", m))?;
-    let mut tx = state.pool.begin().await?;
-    let chapter = repo::chapter_for_update(&mut tx, c.chapter_id)
+    let chapter = repo::chapter_for_update(&mut *conn, c.chapter_id)
         .await?
         .ok_or(AppError::NotFound)?;
     if chapter.side != "expenditure" {
@@ -395,14 +526,14 @@ pub async fn commit_expense(state: &AppState, user: &CurrentUser, c: NewCommitme
         ));
     }
     let booking = match c.booking {
-        Some(id) => Some(super::controls::booking_for_update(&mut tx, id, chapter.id).await?),
+        Some(id) => Some(super::controls::booking_for_update(&mut *conn, id, chapter.id).await?),
         None => None,
     };
     let release = booking.as_ref().map_or(Decimal::ZERO, |b| b.amount);
-    check_spendable(&mut tx, config, &chapter, c.date, amount, release).await?;
-    let fund = super::controls::fund_of(&mut tx, c.fund_id, &cup).await?;
+    check_spendable(&mut *conn, config, &chapter, c.date, amount, release).await?;
+    let fund = super::controls::fund_of(&mut *conn, c.fund_id, &cup).await?;
     if let Some(f) = &fund {
-        super::controls::fund_guard(&mut tx, f, false, amount).await?;
+        super::controls::fund_guard(&mut *conn, f, false, amount).await?;
     }
     let cup = match &fund {
         Some(f) if !cup.is_empty() && cup != f.cup => {
@@ -420,7 +551,7 @@ pub async fn commit_expense(state: &AppState, user: &CurrentUser, c: NewCommitme
     let countersigned_by = holds(user, Role::Treasurer).then_some(user.id);
     let now = state.now();
     let id = repo::insert_entry(
-        &mut tx,
+        &mut *conn,
         &NewEntry {
             chapter_id: chapter.id,
             kind: "impegno",
@@ -444,11 +575,10 @@ pub async fn commit_expense(state: &AppState, user: &CurrentUser, c: NewCommitme
         },
     )
     .await?;
-    audited(&mut tx, state, &user.actor(), "ledger.impegno", id.to_string(), json!({
+    audited(&mut *conn, state, &user.actor(), "ledger.impegno", id.to_string(), json!({
         "chapter": chapter.code, "amount": amount.to_string(), "supplier": supplier, "authorised_by": authorised_by,
         "resolution": resolution, "countersigned": countersigned_by.is_some(), "cig": cig, "cup": cup,
         "booking": booking.as_ref().map(|b| b.id), "fund": fund.as_ref().map(|f| f.id) })).await?;
-    tx.commit().await?;
     Ok(id)
 }
 

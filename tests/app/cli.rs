@@ -41,6 +41,10 @@ async fn seed_demo_then_audit_verify_passes_and_fails_after_tampering(pool: PgPo
     }
     assert!(text.contains("demo-admin-2026"));
     assert!(text.contains("301 demo members created"), "{text}");
+    assert!(
+        text.contains("Demo ledger: demo/ledger-2026.csv applied"),
+        "{text}"
+    );
     let out = ordo(&db, &["seed-demo"]);
     let again = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -48,6 +52,10 @@ async fn seed_demo_then_audit_verify_passes_and_fails_after_tampering(pool: PgPo
         "{again}"
     );
     assert!(again.contains("0 demo members created"), "{again}");
+    assert!(
+        again.contains("Demo ledger: demo/ledger-2026.csv already applied"),
+        "{again}"
+    );
     let (active, applicants, linked): (i64, i64, i64) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE status = 'active'), count(*) FILTER (WHERE status = 'applicant'),
                 count(user_id) FROM members",

@@ -11,6 +11,7 @@ mod errors;
 mod import;
 mod ledger;
 mod ledger_controls;
+mod ledger_journal;
 mod ledger_operations;
 mod ledger_pages;
 mod login;
