@@ -265,6 +265,19 @@ pub struct NewFund {
 }
 
 pub async fn create_fund(state: &AppState, user: &CurrentUser, f: NewFund) -> AppResult<i64> {
+    let mut tx = state.pool.begin().await?;
+    let id = create_fund_in(&mut tx, state, user, f).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// [`create_fund`] in the caller's transaction (the journal's `fondo_vincolato` rows).
+pub async fn create_fund_in(
+    conn: &mut PgConnection,
+    state: &AppState,
+    user: &CurrentUser,
+    f: NewFund,
+) -> AppResult<i64> {
     holds_any(user, &[Role::Treasurer, Role::Secretariat, Role::Admin])?;
     let cup = f.cup.trim().to_uppercase();
     if cup.len() != 15 || !cup.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -287,7 +300,6 @@ pub async fn create_fund(state: &AppState, user: &CurrentUser, f: NewFund) -> Ap
             "Un importo in euro maggiore di zero, al massimo due decimali.",
         ));
     }
-    let mut tx = state.pool.begin().await?;
     let id = sqlx::query_scalar!(
         "INSERT INTO ledger_funds (cup, name, grantor, purpose, amount, created_at, created_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (cup) DO NOTHING RETURNING id",
@@ -299,11 +311,11 @@ pub async fn create_fund(state: &AppState, user: &CurrentUser, f: NewFund) -> Ap
         state.now(),
         user.id
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(|| refuse("cup", format!("Esiste già un finanziamento con CUP {cup}.")))?;
     record(
-        &mut tx,
+        &mut *conn,
         state,
         user,
         "ledger.fund",
@@ -311,7 +323,6 @@ pub async fn create_fund(state: &AppState, user: &CurrentUser, f: NewFund) -> Ap
         json!({ "cup": cup, "amount": f.amount.to_string() }),
     )
     .await?;
-    tx.commit().await?;
     Ok(id)
 }
 
@@ -342,6 +353,23 @@ pub(super) async fn fund_of(conn: &mut PgConnection, id: Option<i64>, cup: &str)
         (None, Some(_)) => Err(refuse("fund_id", "Finanziamento vincolato inesistente.")),
         (f, _) => Ok(f),
     }
+}
+
+/// The fund with this CUP, if a CUP is given: an unknown one is refused.
+pub async fn fund_by_cup(conn: &mut PgConnection, cup: &str) -> AppResult<Option<i64>> {
+    let cup = cup.trim().to_uppercase();
+    if cup.is_empty() {
+        return Ok(None);
+    }
+    let id = sqlx::query_scalar!("SELECT id FROM ledger_funds WHERE cup = $1", cup)
+        .fetch_optional(conn)
+        .await?;
+    id.map(Some).ok_or_else(|| {
+        refuse(
+            "cup",
+            format!("Nessun finanziamento vincolato con CUP {cup}: registralo prima."),
+        )
+    })
 }
 
 /// What a fund has: (assessed, committed net of economies), competence only (residui repeat them).

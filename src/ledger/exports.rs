@@ -120,19 +120,25 @@ pub(super) fn month_name(m: i32) -> &'static str {
 async fn cash(ctx: &Ctx, year: i32, plain: bool) -> AppResult<Table> {
     let (months, _) = cash_data(ctx, year).await?;
     let m = money(plain);
-    let mut balance = Decimal::ZERO;
-    let rows = months
-        .iter()
-        .map(|(month, collected, paid)| {
-            balance += collected - paid;
-            vec![
-                month_name(*month).to_string(),
-                m(*collected),
-                m(*paid),
-                m(balance),
-            ]
-        })
-        .collect();
+    let mut conn = ctx.state.pool.acquire().await?;
+    let mut balance = super::repo::opening_cash(&mut conn, year)
+        .await?
+        .unwrap_or_default();
+    let mut rows = vec![vec![
+        "Fondo di cassa al 1° gennaio".to_string(),
+        String::new(),
+        String::new(),
+        m(balance),
+    ]];
+    rows.extend(months.iter().map(|(month, collected, paid)| {
+        balance += collected - paid;
+        vec![
+            month_name(*month).to_string(),
+            m(*collected),
+            m(*paid),
+            m(balance),
+        ]
+    }));
     Ok(Table {
         stem: format!("cassa-{year}"),
         title: format!("Cassa {year}"),

@@ -134,7 +134,10 @@ pub(super) async fn cash_data(
 pub async fn cash(ctx: Ctx, Path(year): Path<i32>) -> AppResult<Response> {
     use crate::format::euro;
     let (months, residui) = cash_data(&ctx, year).await?;
-    let mut balance = Decimal::ZERO;
+    let rows = super::report::rendiconto(&ctx.state, year).await?;
+    let administration = super::report::administration_of(&ctx.state, year, &rows).await?;
+    let opening = administration.opening_cash.unwrap_or_default();
+    let mut balance = opening;
     let mut lines = vec![];
     let (mut collected, mut paid) = (Decimal::ZERO, Decimal::ZERO);
     for (m, c, p) in months {
@@ -152,6 +155,11 @@ pub async fn cash(ctx: Ctx, Path(year): Path<i32>) -> AppResult<Response> {
         layout: ctx.layout(format!("Cassa e residui {year}")).await?,
         year,
         months: lines,
+        opening: euro(opening),
+        administration: super::report::administration_table(&administration, false)
+            .into_iter()
+            .map(|line| (line[4].clone(), line[5].clone()))
+            .collect(),
         total: CashLine {
             month: "Totale".into(),
             collected: euro(collected),

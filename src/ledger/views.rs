@@ -221,8 +221,11 @@ pub struct ResiduoLine {
 pub struct CashPage {
     pub layout: Layout,
     pub year: i32,
+    pub opening: String,
     pub months: Vec<CashLine>,
     pub total: CashLine,
+    /// The result of administration, line by line (label, amount).
+    pub administration: Vec<(String, String)>,
     pub residui: Vec<ResiduoLine>,
 }
 

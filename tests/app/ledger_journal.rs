@@ -191,6 +191,15 @@ async fn the_demo_year_applied_as_a_journal_gives_the_rendiconto_recomputed_from
     let (chapters, opening, operations) = recompute(&journal);
     assert!(operations >= 50, "{operations} operations");
     let lines = report(&db, "2026");
+    // The PNRR grant is an earmarked fund: its accertamento and impegno carry its CUP.
+    let (assessed, committed): (Decimal, Decimal) = sqlx::query_as(
+        "SELECT SUM(amount) FILTER (WHERE kind = 'accertamento'), SUM(amount) FILTER (WHERE kind = 'impegno')
+         FROM ledger_entries WHERE cup = 'J91H26000010006' AND NOT residui",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((assessed, committed), (money("40.000,00"), money("38.000,00")));
     // Every chapter: allocated, assessed/committed, cashed, residui at start / cashed / left (none: first year).
     let zero = Decimal::ZERO;
     for ((side, code), f) in &chapters {

@@ -332,8 +332,10 @@ impl Run<'_> {
                     debtor_code: row.text("codice_fiscale").to_string(),
                     due_date,
                     legal_title: row.text("motivo").to_string(),
-                    // A fund's accertamenti come from the pages (the journal has no fund column).
-                    fund_id: None,
+                    // The `cup` column charges the accertamento to that earmarked fund.
+                    fund_id: super::controls::fund_by_cup(conn, row.text("cup"))
+                        .await
+                        .map_err(message)?,
                 };
                 operations::assess_in(conn, state, &self.user(None), a)
                     .await
@@ -388,6 +390,18 @@ impl Run<'_> {
                 )
                 .await
                 .map(Some)
+            }
+            Kind::Fund => {
+                let fund = super::controls::NewFund {
+                    cup: row.required("cup")?.to_string(),
+                    name: row.required("denominazione")?.to_string(),
+                    grantor: row.required("soggetto")?.to_string(),
+                    purpose: row.required("motivo")?.to_string(),
+                    amount: row.amount("importo")?,
+                };
+                super::controls::create_fund_in(conn, state, &self.user(None), fund)
+                    .await
+                    .map(Some)
             }
             Kind::Close => {
                 closing::close_year_in(conn, state, &self.user(None), row.year()?, row.text("delibera"))

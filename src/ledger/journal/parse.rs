@@ -57,10 +57,11 @@ pub enum Kind {
     Liquidation,
     Payment,
     Close,
+    Fund,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Year,
         Kind::OpeningCash,
         Kind::Chapter,
@@ -74,6 +75,7 @@ impl Kind {
         Kind::Liquidation,
         Kind::Payment,
         Kind::Close,
+        Kind::Fund,
     ];
 
     /// The name in the `tipo` column.
@@ -92,6 +94,7 @@ impl Kind {
             Kind::Liquidation => "liquidazione",
             Kind::Payment => "pagamento",
             Kind::Close => "chiusura",
+            Kind::Fund => "fondo_vincolato",
         }
     }
 
