@@ -104,7 +104,8 @@ pub fn chart_svg(rows: &[ChapterFigures], year: i32) -> String {
         .max()
         .unwrap_or(Decimal::ZERO)
         .max(Decimal::ONE);
-    let (label_w, bar_w, row_h) = (150, 420, 44);
+    // Drawn at the width of a phone (360 units), so its text is readable there at 1:1.
+    let (label_w, bar_w, row_h) = (110, 240, 44);
     let height = 30 + row_h * titles.len().max(1);
     let width = |v: Decimal| format!("{:.1}", (v * Decimal::from(bar_w) / max).round_dp(1));
     let mut svg = format!(
@@ -114,8 +115,8 @@ pub fn chart_svg(rows: &[ChapterFigures], year: i32) -> String {
     svg.push_str(&format!(
         r##"<rect x="{label_w}" y="4" width="12" height="12" fill="#b3d4f5"/><text x="{}" y="15" font-size="12">Previsto</text><rect x="{}" y="4" width="12" height="12" fill="#0059b3"/><text x="{}" y="15" font-size="12">Accertato/impegnato</text>"##,
         label_w + 16,
-        label_w + 100,
-        label_w + 116
+        label_w + 80,
+        label_w + 96
     ));
     for (i, (side, title, allocated, actual)) in titles.iter().enumerate() {
         let y = 28 + row_h * i;
@@ -331,13 +332,13 @@ mod tests {
         ];
         assert_eq!(by_title(&rows).len(), 2);
         let svg = chart_svg(&rows, 2026);
-        // The largest figure (2,000 of revenue title I) takes the whole 420-unit bar.
+        // The largest figure (2,000 of revenue title I) takes the whole 240-unit bar.
         assert!(
-            svg.contains(r##"width="420.0" height="16" fill="#b3d4f5"##),
+            svg.contains(r##"width="240.0" height="16" fill="#b3d4f5"##),
             "{svg}"
         );
         assert!(
-            svg.contains(r##"width="210.0" height="16" fill="#0059b3"##),
+            svg.contains(r##"width="120.0" height="16" fill="#0059b3"##),
             "{svg}"
         );
         assert!(svg.contains("Uscite titolo I: previsto 500,00 €, accertato/impegnato 250,00 €"));
