@@ -21,6 +21,8 @@ pub struct ChapterFigures {
     pub reserve_fund: bool,
     pub initial: Decimal,
     pub variations: Decimal,
+    /// The cash forecast (previsione di cassa) of the allocation and variations.
+    pub cash_forecast: Decimal,
     /// Accertato, or impegnato net of economies.
     pub actual: Decimal,
     /// Open prenotazioni (expenditure).
@@ -53,6 +55,7 @@ pub async fn budget_vs_actual(conn: &mut PgConnection, year: i32) -> AppResult<V
         r#"SELECT c.id, c.side, c.title, c.category, c.code, c.name, c.reserve_fund,
              COALESCE(SUM(e.amount) FILTER (WHERE e.kind = 'allocation'), 0) AS "initial!",
              COALESCE(SUM(e.amount) FILTER (WHERE e.kind = 'variation'), 0) AS "variations!",
+             COALESCE(SUM(e.cash_amount) FILTER (WHERE e.kind IN ('allocation', 'variation')), 0) AS "cash_forecast!",
              COALESCE(SUM(e.amount) FILTER (WHERE NOT e.residui AND e.kind IN ('accertamento', 'impegno')), 0)
                - COALESCE(SUM(e.amount) FILTER (WHERE NOT e.residui AND e.kind = 'economia'), 0) AS "actual!",
              COALESCE(SUM(e.amount) FILTER (WHERE e.kind = 'prenotazione' AND NOT EXISTS (
@@ -136,7 +139,7 @@ pub fn chart_svg(rows: &[ChapterFigures], year: i32) -> String {
     svg
 }
 
-pub const HEADER: [&str; 11] = [
+pub const HEADER: [&str; 12] = [
     "Entrata/Uscita",
     "Titolo",
     "Capitolo",
@@ -144,6 +147,7 @@ pub const HEADER: [&str; 11] = [
     "Previsione iniziale",
     "Variazioni",
     "Previsione definitiva",
+    "Previsione di cassa",
     "Accertato/Impegnato",
     "Riscosso/Pagato",
     "Disponibile",
@@ -162,6 +166,7 @@ pub fn table(rows: &[ChapterFigures], plain: bool) -> Vec<Vec<String>> {
                 money(r.initial),
                 money(r.variations),
                 money(r.allocated()),
+                money(r.cash_forecast),
                 money(r.actual),
                 money(r.cashed),
                 money(r.available()),
@@ -317,6 +322,7 @@ mod tests {
             reserve_fund: false,
             initial: initial.parse().unwrap(),
             variations: Decimal::ZERO,
+            cash_forecast: Decimal::ZERO,
             actual: actual.parse().unwrap(),
             booked: Decimal::ZERO,
             cashed: Decimal::ZERO,

@@ -133,7 +133,7 @@ async fn the_treasurer_records_and_pays_the_auditor_only_reads(pool: sqlx::PgPoo
     let csv = auditor.get("/backoffice/contabilita/2026/confronto.csv").await;
     assert!(
         csv.body.contains("Previsione definitiva")
-            && csv.body.contains(";5000.00;1234.50;1234.50;3765.50;25"),
+            && csv.body.contains(";5000.00;5000.00;1234.50;1234.50;3765.50;25"),
         "{}",
         csv.body
     );
