@@ -110,6 +110,13 @@ pub enum Permission {
     PaymentsRead,
     /// Generate the annual fees and import the pagoPA reconciliation.
     PaymentsManage,
+    /// Read the video-access registry: systems, grants, access register, footage requests, reports.
+    VideoRead,
+    /// Log viewing sessions and work footage requests (intake, extraction with a grant, verbale,
+    /// outcome, deletion of the files, closing).
+    VideoOperate,
+    /// Grant and revoke operators' access to the systems; authorise or refuse footage requests.
+    VideoManage,
 }
 
 impl Permission {
@@ -169,10 +176,26 @@ pub const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             Permission::MembersRead,
             Permission::ProtocolRead,
             Permission::PaymentsRead,
+            Permission::VideoRead,
         ],
     ),
-    (Role::VideoOfficer, &[Permission::Backoffice]),
-    (Role::VideoManager, &[Permission::Backoffice]),
+    (
+        Role::VideoOfficer,
+        &[
+            Permission::Backoffice,
+            Permission::VideoRead,
+            Permission::VideoOperate,
+        ],
+    ),
+    (
+        Role::VideoManager,
+        &[
+            Permission::Backoffice,
+            Permission::VideoRead,
+            Permission::VideoOperate,
+            Permission::VideoManage,
+        ],
+    ),
     (
         Role::Admin,
         &[
