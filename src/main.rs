@@ -118,8 +118,7 @@ enum ImportCommand {
     Members(ImportArgs),
     /// Registrations of the protocol register used before ordo (kept with their own numbers).
     Protocol(ImportArgs),
-    /// Video-surveillance systems and their sites (Allegato A/B of the municipal rules; the system's
-    /// number as natural key, the site's code for sites).
+    /// Video-surveillance systems with their sites (Allegato A/B; keys: system number, site code).
     Cameras(ImportArgs),
     /// Write a sample members file (demo people) to try the import with.
     Sample {
@@ -264,9 +263,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             .await
             .map_err(|e| anyhow::anyhow!("seed-demo annual fees: {e:?}"))?;
             println!("{fees} annual fee positions {year} created (pagoPA notices in the portal).");
-            let cameras = ordo::video::demo::seed(&state)
-                .await
-                .map_err(|e| anyhow::anyhow!("seed-demo cameras: {e:?}"))?;
+            let cameras = ordo::video::demo::seed(&state).await;
+            let cameras = cameras.map_err(|e| anyhow::anyhow!("seed-demo cameras: {e:?}"))?;
             println!("video-surveillance systems (seed 002): {}", cameras.counts_line());
             Ok(ExitCode::SUCCESS)
         }
@@ -535,8 +533,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // The daily protocol register of each closed day, at protocol.daily_register_at (Europe/Rome); a day
     // already produced (by another process or `ordo protocol daily`) is skipped.
     tokio::spawn(ordo::protocol::daily::run_scheduler(state.clone()));
-    // The video registry's retention check: at start-up, then every video.retention_check_minutes.
-    tokio::spawn(ordo::video::run_retention_scheduler(state.clone()));
+    tokio::spawn(ordo::video::run_retention_scheduler(state.clone())); // every video.retention_check_minutes
 
     let state_cns = state.cns.clone();
     let app = ordo::app(state).into_make_service_with_connect_info::<SocketAddr>();
