@@ -17,16 +17,18 @@ mod oidc;
 mod payments;
 mod protocol;
 mod spid;
+mod video;
 pub use ledger::LedgerConfig;
 pub use oidc::{FederationConfig, OidcConfig, OidcProviderConfig, TrustMark};
 pub use payments::{AnnualFee, PaymentsConfig, Reduction};
 pub use protocol::ProtocolConfig;
 pub use spid::{SPID_ATTRIBUTES, SpidConfig};
+pub use video::VideoConfig;
 
 /// Sections whose keys can be overridden as `ORDO_<SECTION>_<KEY>`.
 const SECTIONS: &[&str] = &[
     "database", "log", "tls", "http", "session", "security", "smtp", "order", "albo", "protocol", "spid",
-    "cns", "payments", "ledger",
+    "cns", "payments", "ledger", "video",
 ];
 
 /// Fields of a member the public Albo may show without consent (the list is configurable).
@@ -65,6 +67,7 @@ pub struct Config {
     pub oidc: OidcConfig,
     pub payments: PaymentsConfig,
     pub ledger: LedgerConfig,
+    pub video: VideoConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -363,6 +366,8 @@ impl Config {
         let sections: Vec<String> = self.albo.sections.iter().map(|s| s.code.clone()).collect();
         self.payments.validate(&sections)?;
         self.ledger.validate()?;
+        let classes: Vec<String> = self.protocol.classes.iter().map(|c| c.code.clone()).collect();
+        self.video.validate(&classes)?;
         self.spid.validate()?;
         self.oidc.validate()?;
         if self.cns.enabled && self.cns.ca_bundle_path.trim().is_empty() {

@@ -375,3 +375,24 @@ pub async fn seed_ledger(state: &AppState) -> AppResult<String> {
         },
     )
 }
+
+/// What `ordo seed-demo` adds after the accounts and members: this year's annual fees, the demo
+/// ledger year, the demo cameras (seed 002). Returns the lines to print.
+pub async fn seed_registers(state: &AppState) -> Result<Vec<String>, String> {
+    let year = crate::format::rome_year(state.now());
+    let actor = crate::audit::Actor::system("seed-demo");
+    let fees = crate::payments::service::generate_annual_fees(state, &actor, year)
+        .await
+        .map_err(|e| format!("seed-demo annual fees: {e:?}"))?;
+    let ledger = seed_ledger(state)
+        .await
+        .map_err(|e| format!("seed-demo ledger: {e:?}"))?;
+    let cameras = crate::video::demo::seed(state)
+        .await
+        .map_err(|e| format!("seed-demo cameras: {e:?}"))?;
+    Ok(vec![
+        format!("{fees} annual fee positions {year} created (pagoPA notices in the portal)."),
+        ledger,
+        format!("video-surveillance systems (seed 002): {}", cameras.counts_line()),
+    ])
+}

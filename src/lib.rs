@@ -25,6 +25,7 @@ pub mod requests;
 pub mod router;
 pub mod sso;
 pub mod state;
+pub mod video;
 pub mod web;
 
 use std::time::Duration;

@@ -118,6 +118,8 @@ enum ImportCommand {
     Members(ImportArgs),
     /// Registrations of the protocol register used before ordo (kept with their own numbers).
     Protocol(ImportArgs),
+    /// Video-surveillance systems with their sites (Allegato A/B; keys: system number, site code).
+    Cameras(ImportArgs),
     /// Write a sample members file (demo people) to try the import with.
     Sample {
         file: PathBuf,
@@ -252,19 +254,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 "{created} demo members created ({:.1} s); the register holds demo members 1..{members}.",
                 started.elapsed().as_secs_f64()
             );
-            let year = ordo::format::rome_year(state.now());
-            let fees = ordo::payments::service::generate_annual_fees(
-                &state,
-                &ordo::audit::Actor::system("seed-demo"),
-                year,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("seed-demo annual fees: {e:?}"))?;
-            println!("{fees} annual fee positions {year} created (pagoPA notices in the portal).");
-            let ledger = ordo::demo::seed_ledger(&state)
+            for line in ordo::demo::seed_registers(&state)
                 .await
-                .map_err(|e| anyhow::anyhow!("seed-demo ledger: {e:?}"))?;
-            println!("{ledger}");
+                .map_err(anyhow::Error::msg)?
+            {
+                println!("{line}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::CreateAdmin {
@@ -408,6 +403,7 @@ async fn import_command(command: ImportCommand, config: Config) -> anyhow::Resul
     let (kind, args) = match command {
         ImportCommand::Members(a) => (KindName::Members, a),
         ImportCommand::Protocol(a) => (KindName::Protocol, a),
+        ImportCommand::Cameras(a) => (KindName::Cameras, a),
         ImportCommand::Sample { file, rows } => {
             let today = ordo::members::service::today(ordo::clock::Clock::now(&SystemClock));
             cli::write_members_sample(&file, rows, today)?;
@@ -531,6 +527,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // The daily protocol register of each closed day, at protocol.daily_register_at (Europe/Rome); a day
     // already produced (by another process or `ordo protocol daily`) is skipped.
     tokio::spawn(ordo::protocol::daily::run_scheduler(state.clone()));
+    tokio::spawn(ordo::video::run_retention_scheduler(state.clone())); // every video.retention_check_minutes
 
     let state_cns = state.cns.clone();
     let app = ordo::app(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -32,6 +32,7 @@ pub struct BackofficeHome {
     pub can_read_payments: bool,
     pub can_read_ledger: bool,
     pub can_import: bool,
+    pub can_read_video: bool,
 }
 
 pub async fn backoffice_home(ctx: Ctx) -> AppResult<BackofficeHome> {
@@ -49,6 +50,7 @@ pub async fn backoffice_home(ctx: Ctx) -> AppResult<BackofficeHome> {
         can_read_payments: p.decide(Permission::PaymentsRead) == Decision::Allow,
         can_read_ledger: p.decide(Permission::LedgerRead) == Decision::Allow,
         can_import: p.decide(Permission::Import) == Decision::Allow,
+        can_read_video: p.decide(Permission::VideoRead) == Decision::Allow,
         layout: ctx.layout("Back office").await?,
     })
 }

@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::{
     api, audit, auth, documents, gdpr, import, ledger, members, ops, pages, payments, protocol, requests,
-    sso, web,
+    sso, video, web,
 };
 
 /// One registered route: method (lower case, as in `axum::routing`), path pattern and permission.
@@ -80,6 +80,9 @@ routes! {
     // Verification of the documents ordo issues (QR codes point here).
     get  "/verifica"                Public        => documents::handlers::verify_form;
     get  "/verifica/{code}"         Public        => documents::handlers::verify;
+
+    // The video-surveillance first-level notice (Allegato C of seed 002) and the camera sites.
+    get  "/videosorveglianza"       Public        => video::handlers::public;
 
     // Own account (any logged-in person, staff included before enrolling the second factor).
     get  "/account"                 Authenticated => auth::handlers::account;
@@ -176,6 +179,19 @@ routes! {
     get  "/backoffice/contabilita/{year}/residui.pdf" LedgerRead => ledger::exports::residui_pdf;
     get  "/backoffice/contabilita/{year}/cassa.csv" LedgerRead => ledger::exports::cash_csv;
     get  "/backoffice/contabilita/{year}/cassa.pdf" LedgerRead => ledger::exports::cash_pdf;
+    get  "/backoffice/videosorveglianza" VideoRead => video::handlers::home;
+    post "/backoffice/videosorveglianza/accessi" VideoOperate => video::handlers::log_session;
+    get  "/backoffice/videosorveglianza/autorizzazioni" VideoRead => video::handlers::grants;
+    post "/backoffice/videosorveglianza/autorizzazioni" VideoManage => video::handlers::change_grant;
+    get  "/backoffice/videosorveglianza/richieste" VideoRead => video::handlers::request_list;
+    post "/backoffice/videosorveglianza/richieste" VideoOperate => video::handlers::submit_request;
+    get  "/backoffice/videosorveglianza/richieste/{id}" VideoRead => video::handlers::request_detail;
+    post "/backoffice/videosorveglianza/richieste/{id}/decisione" VideoManage => video::handlers::decide;
+    post "/backoffice/videosorveglianza/richieste/{id}/azione" VideoOperate => video::handlers::act;
+    get  "/backoffice/videosorveglianza/richieste/{id}/verbale.pdf" VideoRead => video::handlers::verbale_pdf;
+    get  "/backoffice/videosorveglianza/allegati/{id}" VideoRead => video::handlers::attachment;
+    get  "/backoffice/videosorveglianza/conservazione" VideoRead => video::handlers::retention;
+    get  "/backoffice/videosorveglianza/report/{file}" VideoRead => video::handlers::report;
     get  "/backoffice/import"       Import        => import::handlers::index;
     post "/backoffice/import"       Import        => import::handlers::upload;
     get  "/backoffice/import/modello/{kind}" Import => import::handlers::template;

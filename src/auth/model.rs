@@ -114,6 +114,13 @@ pub enum Permission {
     LedgerRead,
     /// Record ledger operations (each still checked by the services for the role it needs).
     LedgerWrite,
+    /// Read the video-access registry: systems, grants, access register, footage requests, reports.
+    VideoRead,
+    /// Log viewing sessions and work footage requests (intake, extraction with a grant, verbale,
+    /// outcome, deletion of the files, closing).
+    VideoOperate,
+    /// Grant and revoke operators' access to the systems; authorise or refuse footage requests.
+    VideoManage,
 }
 
 impl Permission {
@@ -184,10 +191,26 @@ pub const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             Permission::ProtocolRead,
             Permission::PaymentsRead,
             Permission::LedgerRead,
+            Permission::VideoRead,
         ],
     ),
-    (Role::VideoOfficer, &[Permission::Backoffice]),
-    (Role::VideoManager, &[Permission::Backoffice]),
+    (
+        Role::VideoOfficer,
+        &[
+            Permission::Backoffice,
+            Permission::VideoRead,
+            Permission::VideoOperate,
+        ],
+    ),
+    (
+        Role::VideoManager,
+        &[
+            Permission::Backoffice,
+            Permission::VideoRead,
+            Permission::VideoOperate,
+            Permission::VideoManage,
+        ],
+    ),
     (
         Role::Admin,
         &[

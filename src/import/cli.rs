@@ -1,4 +1,4 @@
-//! `ordo import members|protocol FILE [--dry-run] [--valid-only] [--mapping M.toml] [--rejected OUT]`:
+//! `ordo import members|protocol|cameras FILE [--dry-run] [--valid-only] [--mapping M.toml] [--rejected OUT]`:
 //! the same job and runner as the web screen, reading the file from disk as a stream.
 //!
 //! Exit status: 0 when the import did what was asked (a dry run: no row would be rejected, or

@@ -4,7 +4,8 @@
 //! nothing (atomic), or the valid rows only with a CSV of the rejected ones. The web screen and the
 //! CLI (`ordo import …`) create the same job and run the same [`run::run`].
 //!
-//! Kinds: members (`crate::members::import`) and legacy protocol entries (`crate::protocol::legacy`).
+//! Kinds: members (`crate::members::import`), legacy protocol entries (`crate::protocol::legacy`) and
+//! video-surveillance systems and sites (`crate::video::import`).
 //! A later module adds its kind by implementing [`Kind`] and naming it in [`KindName`].
 
 pub mod cli;
@@ -30,15 +31,17 @@ pub use columns::{FieldSpec, Mapping};
 pub enum KindName {
     Members,
     Protocol,
+    Cameras,
 }
 
 impl KindName {
-    pub const ALL: [KindName; 2] = [KindName::Members, KindName::Protocol];
+    pub const ALL: [KindName; 3] = [KindName::Members, KindName::Protocol, KindName::Cameras];
 
     pub fn as_str(self) -> &'static str {
         match self {
             KindName::Members => "members",
             KindName::Protocol => "protocol",
+            KindName::Cameras => "cameras",
         }
     }
 
@@ -50,6 +53,7 @@ impl KindName {
         match self {
             KindName::Members => "Iscritti (con la storia dello stato)",
             KindName::Protocol => "Protocollo pregresso",
+            KindName::Cameras => "Impianti e telecamere di videosorveglianza",
         }
     }
 
@@ -57,6 +61,7 @@ impl KindName {
         match self {
             KindName::Members => crate::members::import::FIELDS,
             KindName::Protocol => crate::protocol::legacy::FIELDS,
+            KindName::Cameras => crate::video::import::FIELDS,
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::error::{AppError, AppResult};
 use crate::members::import::MembersKind;
 use crate::protocol::legacy::LegacyKind;
 use crate::state::AppState;
+use crate::video::import::CamerasKind;
 
 /// A file understood: its encoding, delimiter, header and automatic mapping.
 pub struct Prepared {
@@ -174,11 +175,18 @@ fn members_kind(state: &AppState) -> MembersKind {
     }
 }
 
+fn cameras_kind(state: &AppState) -> CamerasKind {
+    CamerasKind {
+        default_retention: i32::from(state.config.video.default_retention_days),
+    }
+}
+
 /// The first `n` rows of an uploaded job as they would be stored.
 pub fn preview(state: &AppState, job: &JobRow, raw: &[u8], n: usize) -> Result<Vec<PreviewRow>, FileError> {
     match KindName::parse(&job.kind) {
         Some(KindName::Members) => preview_with(&members_kind(state), job, raw, n),
         Some(KindName::Protocol) => preview_with(&LegacyKind, job, raw, n),
+        Some(KindName::Cameras) => preview_with(&cameras_kind(state), job, raw, n),
         None => Ok(vec![]),
     }
 }
@@ -206,33 +214,26 @@ pub async fn execute(
     };
     let input = text::decoder(raw, encoding_of(job));
     let now = state.now();
+    // One runner for every kind: only the `Kind` differs.
+    macro_rules! run_with {
+        ($kind:expr) => {
+            run::run(
+                &$kind,
+                &state.pool,
+                &job_ref,
+                input,
+                mode,
+                actor,
+                now,
+                on_progress,
+            )
+            .await
+        };
+    }
     match kind {
-        KindName::Members => {
-            run::run(
-                &members_kind(state),
-                &state.pool,
-                &job_ref,
-                input,
-                mode,
-                actor,
-                now,
-                on_progress,
-            )
-            .await
-        }
-        KindName::Protocol => {
-            run::run(
-                &LegacyKind,
-                &state.pool,
-                &job_ref,
-                input,
-                mode,
-                actor,
-                now,
-                on_progress,
-            )
-            .await
-        }
+        KindName::Members => run_with!(members_kind(state)),
+        KindName::Protocol => run_with!(LegacyKind),
+        KindName::Cameras => run_with!(cameras_kind(state)),
     }
 }
 

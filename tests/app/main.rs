@@ -27,6 +27,8 @@ mod routes;
 mod segnatura;
 mod session;
 mod spid;
+mod video;
+mod video_requests;
 
 /// The text of a PDF, by poppler's pdftotext (installed by scripts/test).
 pub fn pdf_text(pdf: &[u8]) -> String {

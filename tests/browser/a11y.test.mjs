@@ -1,4 +1,4 @@
-// axe-core (WCAG 2.0/2.1 A and AA) on the public pages; the TOTP enrolment page is
+// axe-core (WCAG 2.0/2.1 A and AA) on the public pages (home, login, the video-surveillance notice); the TOTP enrolment page is
 // checked in login.test.mjs, before its code is submitted.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +15,7 @@ after(async () => {
 for (const [label, pathname] of [
   ['home page', '/'],
   ['login page', '/login'],
+  ['video-surveillance notice', '/videosorveglianza'],
 ]) {
   test(`${label} (${pathname})`, { timeout: 60_000 }, async (t) => {
     const { context, page, issues } = await newPage(browser);
