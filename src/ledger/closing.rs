@@ -10,7 +10,7 @@ use sqlx::PgConnection;
 use time::{Date, Month};
 
 use super::repo::{self, NewEntry};
-use super::service::{refuse, text};
+use super::service::{in_transaction, refuse, text};
 use crate::audit;
 use crate::auth::{CurrentUser, Role};
 use crate::error::{AppError, AppResult};
@@ -30,10 +30,10 @@ pub async fn close_year(
     year: i32,
     resolution: &str,
 ) -> AppResult<Closed> {
-    let mut tx = state.pool.begin().await?;
-    let done = close_year_in(&mut tx, state, user, year, resolution).await?;
-    tx.commit().await?;
-    Ok(done)
+    in_transaction(state, async |conn| {
+        close_year_in(conn, state, user, year, resolution).await
+    })
+    .await
 }
 
 /// [`close_year`] in the caller's transaction (the journal applies a whole file in one).

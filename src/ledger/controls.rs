@@ -11,7 +11,7 @@ use time::Date;
 
 use super::repo::{self, EntryRow, NewEntry};
 use super::rules;
-use super::service::{refuse, text};
+use super::service::{in_transaction, refuse, text};
 use crate::audit;
 use crate::auth::{CurrentUser, Role};
 use crate::error::{AppError, AppResult};
@@ -265,10 +265,7 @@ pub struct NewFund {
 }
 
 pub async fn create_fund(state: &AppState, user: &CurrentUser, f: NewFund) -> AppResult<i64> {
-    let mut tx = state.pool.begin().await?;
-    let id = create_fund_in(&mut tx, state, user, f).await?;
-    tx.commit().await?;
-    Ok(id)
+    in_transaction(state, async |conn| create_fund_in(conn, state, user, f).await).await
 }
 
 /// [`create_fund`] in the caller's transaction (the journal's `fondo_vincolato` rows).

@@ -10,7 +10,7 @@ use time::Date;
 
 use super::repo::{self, ChapterRow, NewEntry};
 use super::rules::{self, VariationSide};
-use super::service::{refuse, text};
+use super::service::{in_transaction, refuse, text};
 use crate::audit;
 use crate::auth::{CurrentUser, Role};
 use crate::error::{AppError, AppResult, FieldError};
@@ -71,22 +71,22 @@ pub async fn transfer(
     reason: &str,
     exceptional: Option<&str>,
 ) -> AppResult<(i64, i64)> {
-    let mut tx = state.pool.begin().await?;
-    let done = transfer_in(
-        &mut tx,
-        state,
-        user,
-        from_id,
-        to_id,
-        amount,
-        date,
-        resolution,
-        reason,
-        exceptional,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(done)
+    in_transaction(state, async |conn| {
+        transfer_in(
+            conn,
+            state,
+            user,
+            from_id,
+            to_id,
+            amount,
+            date,
+            resolution,
+            reason,
+            exceptional,
+        )
+        .await
+    })
+    .await
 }
 
 /// [`transfer`] in the caller's transaction (the journal applies a whole file in one).
@@ -215,10 +215,7 @@ pub struct NewAssessment {
 }
 
 pub async fn assess(state: &AppState, user: &CurrentUser, a: NewAssessment) -> AppResult<i64> {
-    let mut tx = state.pool.begin().await?;
-    let done = assess_in(&mut tx, state, user, a).await?;
-    tx.commit().await?;
-    Ok(done)
+    in_transaction(state, async |conn| assess_in(conn, state, user, a).await).await
 }
 
 /// [`assess`] in the caller's transaction (the journal applies a whole file in one).
@@ -393,10 +390,10 @@ pub async fn collect(
     amount: Decimal,
     date: Date,
 ) -> AppResult<i64> {
-    let mut tx = state.pool.begin().await?;
-    let id = collect_in(&mut tx, state, user, accertamento, amount, date).await?;
-    tx.commit().await?;
-    Ok(id)
+    in_transaction(state, async |conn| {
+        collect_in(conn, state, user, accertamento, amount, date).await
+    })
+    .await
 }
 
 /// [`collect`] in the caller's transaction (the journal applies a whole file in one).
@@ -423,10 +420,10 @@ pub async fn liquidate(
     document: &str,
     last: bool,
 ) -> AppResult<i64> {
-    let mut tx = state.pool.begin().await?;
-    let id = liquidate_in(&mut tx, state, user, impegno, amount, date, document, last).await?;
-    tx.commit().await?;
-    Ok(id)
+    in_transaction(state, async |conn| {
+        liquidate_in(conn, state, user, impegno, amount, date, document, last).await
+    })
+    .await
 }
 
 /// [`liquidate`] in the caller's transaction (the journal applies a whole file in one).
@@ -477,10 +474,10 @@ pub async fn pay(
     amount: Decimal,
     date: Date,
 ) -> AppResult<i64> {
-    let mut tx = state.pool.begin().await?;
-    let id = pay_in(&mut tx, state, user, liquidazione, amount, date).await?;
-    tx.commit().await?;
-    Ok(id)
+    in_transaction(state, async |conn| {
+        pay_in(conn, state, user, liquidazione, amount, date).await
+    })
+    .await
 }
 
 /// [`pay`] in the caller's transaction (the journal applies a whole file in one).

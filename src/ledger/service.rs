@@ -53,6 +53,18 @@ async fn audited(
     Ok(())
 }
 
+/// Runs `f` in a transaction of its own, committed when it succeeds: what a service's public function
+/// does around its `*_in` variant (which the journal calls inside its own, larger transaction).
+pub(super) async fn in_transaction<T>(
+    state: &AppState,
+    f: impl AsyncFnOnce(&mut PgConnection) -> AppResult<T>,
+) -> AppResult<T> {
+    let mut tx = state.pool.begin().await?;
+    let out = f(&mut tx).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
 /// Opens a financial year with the presumed result of the previous one (the budget's first item).
 pub async fn open_year(
     state: &AppState,
@@ -60,10 +72,10 @@ pub async fn open_year(
     year: i32,
     presumed_result: Decimal,
 ) -> AppResult<()> {
-    let mut tx = state.pool.begin().await?;
-    open_year_in(&mut tx, state, actor, year, presumed_result).await?;
-    tx.commit().await?;
-    Ok(())
+    in_transaction(state, async |conn| {
+        open_year_in(conn, state, actor, year, presumed_result).await
+    })
+    .await
 }
 
 /// [`open_year`] in the caller's transaction (the journal applies a whole file in one).
@@ -104,10 +116,7 @@ pub struct NewChapter {
 
 /// A chapter (capitolo) of a year's budget, under its title and category.
 pub async fn add_chapter(state: &AppState, actor: &Actor, c: NewChapter) -> AppResult<i64> {
-    let mut tx = state.pool.begin().await?;
-    let done = add_chapter_in(&mut tx, state, actor, c).await?;
-    tx.commit().await?;
-    Ok(done)
+    in_transaction(state, async |conn| add_chapter_in(conn, state, actor, c).await).await
 }
 
 /// [`add_chapter`] in the caller's transaction (the journal applies a whole file in one).
@@ -189,10 +198,10 @@ pub async fn allocate(
     competence: Decimal,
     cash: Decimal,
 ) -> AppResult<i64> {
-    let mut tx = state.pool.begin().await?;
-    let done = allocate_in(&mut tx, state, actor, chapter_id, competence, cash).await?;
-    tx.commit().await?;
-    Ok(done)
+    in_transaction(state, async |conn| {
+        allocate_in(conn, state, actor, chapter_id, competence, cash).await
+    })
+    .await
 }
 
 /// [`allocate`] in the caller's transaction (the journal applies a whole file in one).
@@ -267,10 +276,10 @@ pub async fn allocate_in(
 
 /// Approves the year's budget by council resolution, once its equilibrium holds.
 pub async fn approve_budget(state: &AppState, actor: &Actor, year: i32, resolution: &str) -> AppResult<()> {
-    let mut tx = state.pool.begin().await?;
-    approve_budget_in(&mut tx, state, actor, year, resolution).await?;
-    tx.commit().await?;
-    Ok(())
+    in_transaction(state, async |conn| {
+        approve_budget_in(conn, state, actor, year, resolution).await
+    })
+    .await
 }
 
 /// [`approve_budget`] in the caller's transaction (the journal applies a whole file in one).
@@ -338,10 +347,10 @@ pub async fn start_provisional(
     year: i32,
     resolution: &str,
 ) -> AppResult<()> {
-    let mut tx = state.pool.begin().await?;
-    start_provisional_in(&mut tx, state, actor, year, resolution).await?;
-    tx.commit().await?;
-    Ok(())
+    in_transaction(state, async |conn| {
+        start_provisional_in(conn, state, actor, year, resolution).await
+    })
+    .await
 }
 
 /// [`start_provisional`] in the caller's transaction (the journal applies a whole file in one).
@@ -397,10 +406,10 @@ pub async fn record_opening_cash(
     year: i32,
     amount: Decimal,
 ) -> AppResult<()> {
-    let mut tx = state.pool.begin().await?;
-    record_opening_cash_in(&mut tx, state, actor, year, amount).await?;
-    tx.commit().await?;
-    Ok(())
+    in_transaction(state, async |conn| {
+        record_opening_cash_in(conn, state, actor, year, amount).await
+    })
+    .await
 }
 
 /// [`record_opening_cash`] in the caller's transaction (the journal applies a whole file in one).
@@ -464,10 +473,7 @@ fn holds(user: &CurrentUser, role: Role) -> bool {
 /// chapter's lock, so two commitments racing for its last euros never both pass. The treasurer's own
 /// commitments are countersigned at once; anyone else's wait for the treasurer's countersignature.
 pub async fn commit_expense(state: &AppState, user: &CurrentUser, c: NewCommitment) -> AppResult<i64> {
-    let mut tx = state.pool.begin().await?;
-    let done = commit_expense_in(&mut tx, state, user, c).await?;
-    tx.commit().await?;
-    Ok(done)
+    in_transaction(state, async |conn| commit_expense_in(conn, state, user, c).await).await
 }
 
 /// [`commit_expense`] in the caller's transaction (the journal applies a whole file in one).
