@@ -85,7 +85,7 @@ pub async fn book(state: &AppState, user: &CurrentUser, b: NewBooking) -> AppRes
             "Le prenotazioni si fanno su capitoli di spesa.",
         ));
     }
-    super::service::check_spendable(
+    super::commitments::check_spendable(
         &mut tx,
         &state.config.ledger,
         &chapter,

@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod closing;
+pub mod commitments;
 pub mod controls;
 pub mod exports;
 pub mod handlers;
