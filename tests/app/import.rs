@@ -495,13 +495,21 @@ async fn killing_an_atomic_import_midway_leaves_the_register_as_it_was(pool: PgP
         "nothing of the killed import remains"
     );
     assert_eq!(count(&pool, "SELECT count(*) FROM audit_log").await, audit_before);
-    // The job is recognised as interrupted (its lock died with the process).
-    let reaped = ordo::import::jobs::reap(
-        &pool,
-        time::OffsetDateTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
-    )
-    .await
-    .unwrap();
+    // The job is recognised as interrupted (its lock died with the process), once PostgreSQL has
+    // noticed the dead client and ended its session: that takes a moment after the kill.
+    let mut reaped = 0;
+    for _ in 0..100 {
+        reaped = ordo::import::jobs::reap(
+            &pool,
+            time::OffsetDateTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        )
+        .await
+        .unwrap();
+        if reaped > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(reaped, 1);
     let state: String = sqlx::query_scalar("SELECT state FROM import_jobs")
         .fetch_one(&pool)
