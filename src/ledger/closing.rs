@@ -83,32 +83,22 @@ pub async fn close_year_in(
             "Residuo passivo"
         };
         let reason = format!("{label} {year}: {}", o.reason);
+        let kind = if o.kind == "accertamento" {
+            "accertamento"
+        } else {
+            "impegno"
+        };
         repo::insert_entry(
             &mut *conn,
             &NewEntry {
-                chapter_id,
-                kind: if o.kind == "accertamento" {
-                    "accertamento"
-                } else {
-                    "impegno"
-                },
                 residui: true,
                 parent_id: Some(o.id),
-                amount: o.left,
-                cash_amount: Decimal::ZERO,
-                entry_date: first_day,
                 party: &o.party,
                 party_code: &o.party_code,
                 iban: &o.iban,
                 cig: &o.cig,
                 cup: &o.cup,
-                reason: &reason,
-                authorised_by: "",
-                resolution: "",
-                countersigned_by: None,
-                payment_receipt_id: None,
-                recorded_at: now,
-                recorded_by: Some(user.id),
+                ..NewEntry::new(chapter_id, kind, o.left, first_day, &reason, now, user.id)
             },
         )
         .await?;

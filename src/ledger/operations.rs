@@ -352,25 +352,14 @@ async fn child_in(
     let id = repo::insert_entry(
         &mut *tx,
         &NewEntry {
-            chapter_id: chapter.id,
-            kind,
             residui: parent.residui,
             parent_id: Some(parent.id),
-            amount,
-            cash_amount: Decimal::ZERO,
-            entry_date: date,
             party: &parent.party,
             party_code: &parent.party_code,
             iban: &parent.iban,
             cig: &parent.cig,
             cup: &parent.cup,
-            reason: &reason,
-            authorised_by: "",
-            resolution: "",
-            countersigned_by: None,
-            payment_receipt_id: None,
-            recorded_at: now,
-            recorded_by: Some(user.id),
+            ..NewEntry::new(chapter.id, kind, amount, date, &reason, now, user.id)
         },
     )
     .await?;
