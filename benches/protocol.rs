@@ -1,7 +1,11 @@
-//! Protocol registrations per second through the service code (`protocol::register` in a transaction,
-//! as the back office, the CLI and every pratica use it), with 8 and 32 concurrent writers, with and
-//! without the audit entry that accompanies each registration. Run by `scripts/bench-protocol`, which
-//! prints these figures beside a bare pgbench doing the same counter update + insert.
+//! Protocol registrations per second through the service code, with 8 and 32 concurrent writers:
+//! - `alone`: `protocol::service::register_alone`, as the back office and the CLI register an item (one
+//!   autocommitted statement: registration, document, audit entry), with and without the audit entry;
+//! - `in-transaction`: `protocol::register` inside a transaction the caller commits, as every pratica
+//!   registers (one more round trip, the COMMIT, while the counter row is locked).
+//!
+//! Run by `scripts/bench-protocol`, which prints these figures beside a bare pgbench doing the same
+//! counter update + insert.
 //!
 //! Environment: DATABASE_URL (a migrated database), BENCH_SECONDS (default 10), BENCH_WRITERS
 //! (default "8 32").
@@ -39,21 +43,39 @@ fn registration(i: u64) -> NewRegistration {
     }
 }
 
-async fn one(state: &AppState, actor: &Actor, i: u64, audited: bool) -> anyhow::Result<()> {
-    let mut tx = state.pool.begin().await?;
+#[derive(Clone, Copy)]
+enum Path {
+    Alone,
+    AloneUnaudited,
+    InTransaction,
+}
+
+async fn one(state: &AppState, actor: &Actor, i: u64, path: Path) -> anyhow::Result<()> {
     let r = registration(i);
-    let config = &state.config.protocol;
-    let result = if audited {
-        protocol::register(&mut tx, config, state.now(), actor, r).await
-    } else {
-        protocol::service::insert(&mut tx, config, state.now(), actor, &r).await
-    };
-    result.map_err(|e| anyhow::anyhow!("registration failed: {e:?}"))?;
-    tx.commit().await?;
+    let failed = |e| anyhow::anyhow!("registration failed: {e:?}");
+    match path {
+        Path::Alone => {
+            protocol::service::register_alone(state, actor, r)
+                .await
+                .map_err(failed)?;
+        }
+        Path::AloneUnaudited => {
+            protocol::service::register_alone_unaudited(state, actor, r)
+                .await
+                .map_err(failed)?;
+        }
+        Path::InTransaction => {
+            let mut tx = state.pool.begin().await?;
+            protocol::register(&mut tx, &state.config.protocol, state.now(), actor, r)
+                .await
+                .map_err(failed)?;
+            tx.commit().await?;
+        }
+    }
     Ok(())
 }
 
-async fn run(state: &AppState, writers: usize, audited: bool, seconds: u64) -> anyhow::Result<f64> {
+async fn run(state: &AppState, writers: usize, path: Path, seconds: u64) -> anyhow::Result<f64> {
     let done = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
@@ -64,7 +86,7 @@ async fn run(state: &AppState, writers: usize, audited: bool, seconds: u64) -> a
             let actor = Actor::system("bench");
             let mut i = w as u64 * 1_000_000;
             while Instant::now() < deadline {
-                one(&state, &actor, i, audited).await?;
+                one(&state, &actor, i, path).await?;
                 done.fetch_add(1, Ordering::Relaxed);
                 i += 1;
             }
@@ -99,14 +121,15 @@ async fn main() -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)?;
     let state = AppState::new(pool, config, Arc::new(SystemClock), Arc::new(LogMailer));
     // Warm-up: connections, prepared statements.
-    run(&state, max as usize, true, 1).await?;
+    run(&state, max as usize, Path::Alone, 1).await?;
     for &w in &writers {
-        for audited in [true, false] {
-            let rate = run(&state, w, audited, seconds).await?;
-            println!(
-                "service writers={w} audit={} rate={rate:.1}",
-                if audited { "on" } else { "off" }
-            );
+        for (path, name, audit) in [
+            (Path::Alone, "alone", "on"),
+            (Path::AloneUnaudited, "alone", "off"),
+            (Path::InTransaction, "in-transaction", "on"),
+        ] {
+            let rate = run(&state, w, path, seconds).await?;
+            println!("service writers={w} audit={audit} path={name} rate={rate:.1}");
         }
     }
     Ok(())

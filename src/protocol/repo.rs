@@ -11,23 +11,58 @@ pub struct Inserted {
     pub number: i32,
 }
 
-/// Inserts the registration; the database assigns year and number (trigger `protocol_assign_number`).
-pub async fn insert_registration(
-    conn: &mut PgConnection,
+/// The audit entry a registration writes with itself: who, and the details (the database adds the
+/// registration's id).
+pub struct AuditEntry<'a> {
+    pub actor_id: Option<i64>,
+    pub actor_label: &'a str,
+    pub details: serde_json::Value,
+}
+
+/// Inserts the registration, its documents (as given: nothing is stamped here) and, when `audit` is
+/// given, its audit entry, in one statement (`protocol_register`, migration 0016): the counter row and
+/// the audit chain's head are locked by this statement only, so run on the pool it is a whole
+/// registration in one round trip and one commit. The database assigns year and number (trigger
+/// `protocol_assign_number`).
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_registration<'e>(
+    exec: impl sqlx::PgExecutor<'e>,
     aoo: &str,
     register: &str,
     now: OffsetDateTime,
     r: &NewRegistration,
     dossier_id: Option<i64>,
     by: Option<i64>,
+    documents: &[Document],
+    audit: Option<AuditEntry<'_>>,
 ) -> sqlx::Result<Inserted> {
+    let names: Vec<&str> = documents.iter().map(|d| d.file_name.as_str()).collect();
+    let types: Vec<&str> = documents.iter().map(|d| d.content_type.as_str()).collect();
+    let sizes: Vec<i32> = documents.iter().map(|d| d.size as i32).collect();
+    let hashes: Vec<&[u8]> = documents.iter().map(|d| &d.sha256[..]).collect();
+    let contents: Vec<Option<&[u8]>> = documents
+        .iter()
+        .map(|d| match &d.content {
+            Content::Bytes(b) => Some(b.as_slice()),
+            Content::Attachment(_) => None,
+        })
+        .collect();
+    let attachments: Vec<Option<i64>> = documents
+        .iter()
+        .map(|d| match &d.content {
+            Content::Bytes(_) => None,
+            Content::Attachment(id) => Some(*id),
+        })
+        .collect();
+    let (audited, actor_id, actor_label, details) = match audit {
+        Some(a) => (true, a.actor_id, a.actor_label, a.details),
+        None => (false, None, "", serde_json::Value::Null),
+    };
     sqlx::query_as!(
         Inserted,
-        "INSERT INTO protocol_registrations (aoo, register, year, number, registered_at, direction,
-             correspondent_name, correspondent_cf, correspondent_email, subject, attachments_description,
-             classification, dossier_id, request_id, source, registered_by)
-         VALUES ($1, $2, 0, 0, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-         RETURNING id, year, number",
+        r#"SELECT id AS "id!", year AS "year!", number AS "number!"
+           FROM protocol_register($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                                  $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"#,
         aoo,
         register,
         now,
@@ -41,9 +76,19 @@ pub async fn insert_registration(
         dossier_id,
         r.request_id,
         r.source,
-        by
+        by,
+        &names as &[&str],
+        &types as &[&str],
+        &sizes,
+        &hashes as &[&[u8]],
+        &contents as &[Option<&[u8]>],
+        &attachments as &[Option<i64>],
+        audited,
+        actor_id,
+        actor_label,
+        details
     )
-    .fetch_one(&mut *conn)
+    .fetch_one(exec)
     .await
 }
 

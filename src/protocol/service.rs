@@ -64,6 +64,11 @@ async fn dossier_id(
 
 /// Registers an item in the protocol, in the caller's transaction: the number is assigned by the
 /// database and exists only if the transaction commits. The one entry point for every module.
+///
+/// The registration, its documents and its audit entry are one statement, the last this function
+/// sends: the rows every registration locks (the year's counter, the audit chain's head) are held
+/// from there to the caller's COMMIT only. A caller that has more to write should register last.
+/// Documents that carry the segnatura go through [`begin`] instead, since their bytes need the number.
 pub async fn register(
     conn: &mut PgConnection,
     config: &ProtocolConfig,
@@ -71,31 +76,178 @@ pub async fn register(
     actor: &Actor,
     r: NewRegistration,
 ) -> AppResult<Registered> {
-    let registered = insert(conn, config, now, actor, &r).await?;
-    audit_registration(conn, now, actor, &r, &registered).await?;
-    Ok(registered)
+    if r.documents.iter().any(|d| d.stamp) {
+        return begin(conn, config, now, actor, r)
+            .await?
+            .finish(conn, now, actor)
+            .await;
+    }
+    validate(config, &r)?;
+    let dossier = dossier_id(conn, now, actor, &r).await?;
+    in_one_statement(&mut *conn, config, now, actor, &r, &r.documents, dossier, true).await
+}
+
+/// A registration in its own transaction (the back office and the CLI). When it opens no file
+/// (fascicolo) and stamps no document, it is a single autocommitted statement.
+pub async fn register_alone(state: &AppState, actor: &Actor, r: NewRegistration) -> AppResult<Registered> {
+    register_alone_audited(state, actor, r, true).await
+}
+
+/// [`register_alone`] without the audit entry. Only the benchmark that measures what the audit entry
+/// costs calls it.
+#[doc(hidden)]
+pub async fn register_alone_unaudited(
+    state: &AppState,
+    actor: &Actor,
+    r: NewRegistration,
+) -> AppResult<Registered> {
+    register_alone_audited(state, actor, r, false).await
+}
+
+async fn register_alone_audited(
+    state: &AppState,
+    actor: &Actor,
+    r: NewRegistration,
+    audited: bool,
+) -> AppResult<Registered> {
+    let config = &state.config.protocol;
+    let now = state.now();
+    let needs_transaction = matches!(r.dossier, Dossier::New { .. } | Dossier::OfRequest { .. })
+        || r.documents.iter().any(|d| d.stamp);
+    if needs_transaction || !audited {
+        let mut tx = state.pool.begin().await?;
+        let registered = if audited {
+            register(&mut tx, config, now, actor, r).await?
+        } else {
+            validate(config, &r)?;
+            let dossier = dossier_id(&mut tx, now, actor, &r).await?;
+            in_one_statement(&mut *tx, config, now, actor, &r, &r.documents, dossier, false).await?
+        };
+        tx.commit().await?;
+        return Ok(registered);
+    }
+    validate(config, &r)?;
+    let dossier = match r.dossier {
+        Dossier::Existing(_) => {
+            let mut conn = state.pool.acquire().await?;
+            dossier_id(&mut conn, now, actor, &r).await?
+        }
+        _ => None,
+    };
+    in_one_statement(&state.pool, config, now, actor, &r, &r.documents, dossier, true).await
+}
+
+fn validate(config: &ProtocolConfig, r: &NewRegistration) -> AppResult<()> {
+    let errors = model::validate(r, config);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+fn documents_of(documents: &[super::model::Document]) -> Vec<(String, usize, [u8; 32])> {
+    documents
+        .iter()
+        .map(|d| (d.file_name.clone(), d.size, d.sha256))
+        .collect()
+}
+
+/// The audit entry's details of a registration (the database adds `registration_id`).
+fn audit_details(r: &NewRegistration, documents: &[(String, usize, [u8; 32])]) -> serde_json::Value {
+    let documents: Vec<_> = documents
+        .iter()
+        .map(|(name, size, sha)| json!({ "name": name, "bytes": size, "sha256": hex::encode(sha) }))
+        .collect();
+    json!({
+        "direction": r.direction.as_str(),
+        "subject": r.subject,
+        "correspondent": r.correspondent.name,
+        "classification": r.classification,
+        "request_id": r.request_id,
+        "documents": documents,
+    })
+}
+
+fn segnatura(config: &ProtocolConfig, inserted: &repo::Inserted, now: OffsetDateTime) -> Segnatura {
+    Segnatura {
+        administration: config.administration_code.clone(),
+        aoo: config.aoo_code.clone(),
+        register: config.register_code.clone(),
+        year: inserted.year,
+        number: inserted.number,
+        registered_at: now,
+    }
+}
+
+/// The registration with `documents` as given (none stamped) and, when `audited`, its audit entry.
+#[allow(clippy::too_many_arguments)]
+async fn in_one_statement<'e>(
+    exec: impl sqlx::PgExecutor<'e>,
+    config: &ProtocolConfig,
+    now: OffsetDateTime,
+    actor: &Actor,
+    r: &NewRegistration,
+    documents: &[super::model::Document],
+    dossier: Option<i64>,
+    audited: bool,
+) -> AppResult<Registered> {
+    let listed = documents_of(documents);
+    let audit = audited.then(|| repo::AuditEntry {
+        actor_id: actor.id,
+        actor_label: &actor.label,
+        details: audit_details(r, &listed),
+    });
+    let inserted = repo::insert_registration(
+        exec,
+        &config.aoo_code,
+        &config.register_code,
+        now,
+        r,
+        dossier,
+        actor.id,
+        documents,
+        audit,
+    )
+    .await?;
+    Ok(Registered {
+        id: inserted.id,
+        segnatura: segnatura(config, &inserted, now),
+        documents: listed,
+    })
 }
 
 /// A registration whose last document is produced once its number is known (a certificate that
 /// prints its own segnatura): `begin`, render with `Pending::segnatura`, `add_document`, `finish`.
-/// All in the caller's transaction, like [`register`].
+/// All in the caller's transaction, like [`register`]; the counter row stays locked from `begin` to
+/// the caller's COMMIT.
 pub struct Pending {
     registration: NewRegistration,
     registered: Registered,
 }
 
+/// Assigns the number and registers the documents given, each stamped with the segnatura if it asks
+/// for it; [`Pending::finish`] writes the audit entry.
 pub async fn begin(
     conn: &mut PgConnection,
     config: &ProtocolConfig,
     now: OffsetDateTime,
     actor: &Actor,
-    r: NewRegistration,
+    mut r: NewRegistration,
 ) -> AppResult<Pending> {
-    let registered = insert(conn, config, now, actor, &r).await?;
-    Ok(Pending {
+    validate(config, &r)?;
+    let dossier = dossier_id(conn, now, actor, &r).await?;
+    let registered = in_one_statement(&mut *conn, config, now, actor, &r, &[], dossier, false).await?;
+    let documents = std::mem::take(&mut r.documents);
+    let mut pending = Pending {
         registration: r,
         registered,
-    })
+    };
+    for d in documents {
+        let d = d.stamped(&pending.registered.segnatura);
+        pending.add_document(conn, d).await?;
+    }
+    Ok(pending)
 }
 
 impl Pending {
@@ -124,90 +276,22 @@ impl Pending {
         now: OffsetDateTime,
         actor: &Actor,
     ) -> AppResult<Registered> {
-        audit_registration(conn, now, actor, &self.registration, &self.registered).await?;
+        let mut details = audit_details(&self.registration, &self.registered.documents);
+        details["registration_id"] = json!(self.registered.id);
+        audit::record(
+            conn,
+            now,
+            audit::Event {
+                actor,
+                action: "protocol.register",
+                entity: "protocol",
+                entity_id: Some(self.registered.segnatura.key()),
+                details,
+            },
+        )
+        .await?;
         Ok(self.registered)
     }
-}
-
-async fn audit_registration(
-    conn: &mut PgConnection,
-    now: OffsetDateTime,
-    actor: &Actor,
-    r: &NewRegistration,
-    registered: &Registered,
-) -> AppResult<()> {
-    let documents: Vec<_> = registered
-        .documents
-        .iter()
-        .map(|(name, size, sha)| json!({ "name": name, "bytes": size, "sha256": hex::encode(sha) }))
-        .collect();
-    audit::record(
-        conn,
-        now,
-        audit::Event {
-            actor,
-            action: "protocol.register",
-            entity: "protocol",
-            entity_id: Some(registered.segnatura.key()),
-            details: json!({
-                "registration_id": registered.id,
-                "direction": r.direction.as_str(),
-                "subject": r.subject,
-                "correspondent": r.correspondent.name,
-                "classification": r.classification,
-                "request_id": r.request_id,
-                "documents": documents,
-            }),
-        },
-    )
-    .await?;
-    Ok(())
-}
-
-/// The registration without its audit entry. Only [`register`] and the benchmark that measures what
-/// the audit entry costs call it.
-#[doc(hidden)]
-pub async fn insert(
-    conn: &mut PgConnection,
-    config: &ProtocolConfig,
-    now: OffsetDateTime,
-    actor: &Actor,
-    r: &NewRegistration,
-) -> AppResult<Registered> {
-    let errors = model::validate(r, config);
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-    let dossier = dossier_id(conn, now, actor, r).await?;
-    let inserted = repo::insert_registration(
-        conn,
-        &config.aoo_code,
-        &config.register_code,
-        now,
-        r,
-        dossier,
-        actor.id,
-    )
-    .await?;
-    let segnatura = Segnatura {
-        administration: config.administration_code.clone(),
-        aoo: config.aoo_code.clone(),
-        register: config.register_code.clone(),
-        year: inserted.year,
-        number: inserted.number,
-        registered_at: now,
-    };
-    let mut documents = vec![];
-    for (i, d) in r.documents.iter().enumerate() {
-        let d = d.stamped(&segnatura);
-        repo::insert_document(conn, inserted.id, i as i32 + 1, &d).await?;
-        documents.push((d.file_name, d.size, d.sha256));
-    }
-    Ok(Registered {
-        id: inserted.id,
-        segnatura,
-        documents,
-    })
 }
 
 /// The content type of a document, by its content (what the sender named it is not trusted).
@@ -215,14 +299,6 @@ pub fn content_type_of(bytes: &[u8]) -> &'static str {
     infer::get(bytes)
         .map(|t| t.mime_type())
         .unwrap_or("application/octet-stream")
-}
-
-/// A registration in its own transaction (the back office and the CLI).
-pub async fn register_alone(state: &AppState, actor: &Actor, r: NewRegistration) -> AppResult<Registered> {
-    let mut tx = state.pool.begin().await?;
-    let registered = register(&mut tx, &state.config.protocol, state.now(), actor, r).await?;
-    tx.commit().await?;
-    Ok(registered)
 }
 
 /// Annuls a registration: it stays in the register, marked annulled with reason and authorising act.

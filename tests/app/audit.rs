@@ -88,3 +88,67 @@ async fn tampering_behind_the_triggers_is_detected_and_named(pool: PgPool) {
         other => panic!("tampering not detected: {other:?}"),
     }
 }
+
+/// A registration writes its audit entry in SQL (`audit_entry_hash`, migration 0016): the database's
+/// hash must be the Rust rule's, byte for byte, or `ordo audit verify` would call the chain broken.
+#[sqlx::test]
+async fn the_databases_hash_is_the_rust_rule_byte_for_byte(pool: PgPool) {
+    use ordo::audit::model::{EntryData, entry_hash};
+    use time::macros::datetime;
+    let prev: Vec<u8> = (0u8..32).collect();
+    let cases = [
+        (
+            7i64,
+            datetime!(2026-11-22 19:30:00.123456 UTC),
+            Some(42i64),
+            "mario@example.org",
+            Some("2026/0000012"),
+            r#"{"a":1}"#,
+        ),
+        (
+            1,
+            datetime!(1999-12-31 23:59:59 UTC),
+            None,
+            "sistema: giornale",
+            None,
+            "{}",
+        ),
+        (
+            123_456_789,
+            datetime!(2027-01-01 00:00:00.000001 +01:00),
+            Some(-1),
+            "Àlfa · ȘȚ ✓",
+            Some(""),
+            "{\"subject\":\"Perché\"}",
+        ),
+    ];
+    for (seq, at, actor_id, label, entity_id, details) in cases {
+        let expected = entry_hash(
+            &prev,
+            &EntryData {
+                seq,
+                recorded_at: at,
+                actor_id,
+                actor_label: label,
+                action: "protocol.register",
+                entity: "protocol",
+                entity_id,
+                details,
+            },
+        );
+        let computed: Vec<u8> = sqlx::query_scalar(
+            "SELECT audit_entry_hash($1, $2, $3, $4, $5, 'protocol.register', 'protocol', $6, $7)",
+        )
+        .bind(&prev)
+        .bind(seq)
+        .bind(at)
+        .bind(actor_id)
+        .bind(label)
+        .bind(entity_id)
+        .bind(details)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(computed, expected.to_vec(), "seq {seq}, entity_id {entity_id:?}");
+    }
+}

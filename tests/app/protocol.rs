@@ -119,6 +119,20 @@ async fn concurrent_registrations_are_numbered_without_gaps_and_failures_consume
         .await
         .unwrap();
     assert_eq!(audit, 201, "one audit entry per committed registration");
+    // The entries were written by the database (protocol_register) and chain like any other.
+    let (entity_id, registration_id): (Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT entity_id, details::jsonb->>'registration_id' FROM audit_log
+         WHERE action = 'protocol.register' ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(entity_id.as_deref(), Some("2026/0000201"));
+    assert_eq!(registration_id, Some(next.id.to_string()));
+    assert!(matches!(
+        ordo::audit::verify(&pool).await.unwrap(),
+        ordo::audit::Verification::Intact { .. }
+    ));
     let (_, _, problems) = protocol::service::verify(&pool, &app.state.config.protocol)
         .await
         .unwrap();
