@@ -81,6 +81,13 @@ pub async fn record(conn: &mut PgConnection, now: OffsetDateTime, event: Event<'
     Ok(seq)
 }
 
+/// Locks the chain's head until the transaction ends, as [`record`] does. For a transaction that will
+/// also lock the protocol counter: the head is always taken first (see `protocol_register`), so that
+/// two such transactions never wait for each other's rows in opposite orders.
+pub async fn lock_chain(conn: &mut PgConnection) -> sqlx::Result<()> {
+    repo::lock_head(conn).await.map(|_| ())
+}
+
 /// Appends an entry in a transaction of its own: for events that change nothing else (a login, a
 /// view, an export).
 pub async fn record_alone(pool: &PgPool, now: OffsetDateTime, event: Event<'_>) -> sqlx::Result<i64> {

@@ -16,7 +16,8 @@ pub struct Inserted {
 pub struct AuditEntry<'a> {
     pub actor_id: Option<i64>,
     pub actor_label: &'a str,
-    pub details: serde_json::Value,
+    /// A JSON object as compact text; the database appends `"registration_id"` as its last key.
+    pub details: String,
 }
 
 /// Inserts the registration, its documents (as given: nothing is stamped here) and, when `audit` is
@@ -56,7 +57,7 @@ pub async fn insert_registration<'e>(
         .collect();
     let (audited, actor_id, actor_label, details) = match audit {
         Some(a) => (true, a.actor_id, a.actor_label, a.details),
-        None => (false, None, "", serde_json::Value::Null),
+        None => (false, None, "", String::new()),
     };
     sqlx::query_as!(
         Inserted,

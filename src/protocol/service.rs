@@ -93,9 +93,9 @@ pub async fn register_alone(state: &AppState, actor: &Actor, r: NewRegistration)
     register_alone_audited(state, actor, r, true).await
 }
 
-/// [`register_alone`] without the audit entry. Only the benchmark that measures what the audit entry
-/// costs calls it.
-#[doc(hidden)]
+/// [`register_alone`] without the audit entry, for the benchmark that measures what the audit entry
+/// costs (`--features bench`); never part of the application.
+#[cfg(feature = "bench")]
 pub async fn register_alone_unaudited(
     state: &AppState,
     actor: &Actor,
@@ -119,6 +119,11 @@ async fn register_alone_audited(
         let registered = if audited {
             register(&mut tx, config, now, actor, r).await?
         } else {
+            if r.documents.iter().any(|d| d.stamp) {
+                return Err(AppError::Conflict(
+                    "Una registrazione senza voce di audit non può timbrare documenti.".into(),
+                ));
+            }
             validate(config, &r)?;
             let dossier = dossier_id(&mut tx, now, actor, &r).await?;
             in_one_statement(&mut *tx, config, now, actor, &r, &r.documents, dossier, false).await?
@@ -196,7 +201,7 @@ async fn in_one_statement<'e>(
     let audit = audited.then(|| repo::AuditEntry {
         actor_id: actor.id,
         actor_label: &actor.label,
-        details: audit_details(r, &listed),
+        details: audit_details(r, &listed).to_string(),
     });
     let inserted = repo::insert_registration(
         exec,
@@ -237,6 +242,8 @@ pub async fn begin(
 ) -> AppResult<Pending> {
     validate(config, &r)?;
     let dossier = dossier_id(conn, now, actor, &r).await?;
+    // The audit chain's head before the counter, as protocol_register takes them.
+    audit::lock_chain(conn).await?;
     let registered = in_one_statement(&mut *conn, config, now, actor, &r, &[], dossier, false).await?;
     let documents = std::mem::take(&mut r.documents);
     let mut pending = Pending {

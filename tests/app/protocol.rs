@@ -120,15 +120,18 @@ async fn concurrent_registrations_are_numbered_without_gaps_and_failures_consume
         .unwrap();
     assert_eq!(audit, 201, "one audit entry per committed registration");
     // The entries were written by the database (protocol_register) and chain like any other.
-    let (entity_id, registration_id): (Option<String>, Option<String>) = sqlx::query_as(
-        "SELECT entity_id, details::jsonb->>'registration_id' FROM audit_log
+    let (entity_id, details): (Option<String>, String) = sqlx::query_as(
+        "SELECT entity_id, details FROM audit_log
          WHERE action = 'protocol.register' ORDER BY seq DESC LIMIT 1",
     )
     .fetch_one(&pool)
     .await
     .unwrap();
     assert_eq!(entity_id.as_deref(), Some("2026/0000201"));
-    assert_eq!(registration_id, Some(next.id.to_string()));
+    let details: serde_json::Value = serde_json::from_str(&details).unwrap();
+    assert_eq!(details["registration_id"], next.id);
+    assert_eq!(details["subject"], "Dopo gli errori");
+    assert_eq!(details["documents"][0]["name"], "nota.pdf");
     assert!(matches!(
         ordo::audit::verify(&pool).await.unwrap(),
         ordo::audit::Verification::Intact { .. }
@@ -137,6 +140,48 @@ async fn concurrent_registrations_are_numbered_without_gaps_and_failures_consume
         .await
         .unwrap();
     assert!(problems.is_empty(), "{problems:?}");
+}
+
+/// Every transaction that audits and registers takes the audit chain's head before the protocol
+/// counter. A pratica audits its submission and then protocols it while the back office registers an
+/// item: taken in opposite orders the two would deadlock and one of them would fail.
+#[sqlx::test]
+async fn auditing_then_registering_never_deadlocks_with_a_registration(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let actor = Actor::system("test");
+    let mut pratica = pool.begin().await.unwrap();
+    ordo::audit::record(
+        &mut pratica,
+        app.clock_now(),
+        ordo::audit::Event {
+            actor: &actor,
+            action: "request.submit",
+            entity: "request",
+            entity_id: None,
+            details: serde_json::json!({}),
+        },
+    )
+    .await
+    .unwrap();
+    let (state, desk_actor) = (app.state.clone(), actor.clone());
+    let desk = tokio::spawn(async move {
+        protocol::service::register_alone(&state, &desk_actor, item("Dallo sportello")).await
+    });
+    // The back office's registration starts and waits for the chain's head, holding nothing.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let from_pratica = protocol::register(
+        &mut pratica,
+        &app.state.config.protocol,
+        app.clock_now(),
+        &actor,
+        item("Dalla pratica"),
+    )
+    .await
+    .unwrap();
+    pratica.commit().await.unwrap();
+    let from_desk = desk.await.unwrap().unwrap();
+    assert_eq!(from_pratica.segnatura.number, 1);
+    assert_eq!(from_desk.segnatura.number, 2);
 }
 
 #[sqlx::test]
