@@ -76,7 +76,24 @@ pub async fn register(
     actor: &Actor,
     r: NewRegistration,
 ) -> AppResult<Registered> {
+    register_with(conn, config, now, actor, r, true).await
+}
+
+/// [`register`], or without the audit entry when not `audited` (the benchmark only).
+async fn register_with(
+    conn: &mut PgConnection,
+    config: &ProtocolConfig,
+    now: OffsetDateTime,
+    actor: &Actor,
+    r: NewRegistration,
+    audited: bool,
+) -> AppResult<Registered> {
     if r.documents.iter().any(|d| d.stamp) {
+        if !audited {
+            return Err(AppError::Conflict(
+                "Una registrazione senza voce di audit non può timbrare documenti.".into(),
+            ));
+        }
         return begin(conn, config, now, actor, r)
             .await?
             .finish(conn, now, actor)
@@ -84,13 +101,13 @@ pub async fn register(
     }
     validate(config, &r)?;
     let dossier = dossier_id(conn, now, actor, &r).await?;
-    in_one_statement(&mut *conn, config, now, actor, &r, &r.documents, dossier, true).await
+    in_one_statement(&mut *conn, config, now, actor, &r, &r.documents, dossier, audited).await
 }
 
 /// A registration in its own transaction (the back office and the CLI). When it opens no file
 /// (fascicolo) and stamps no document, it is a single autocommitted statement.
 pub async fn register_alone(state: &AppState, actor: &Actor, r: NewRegistration) -> AppResult<Registered> {
-    register_alone_audited(state, actor, r, true).await
+    register_alone_with(state, actor, r, true).await
 }
 
 /// [`register_alone`] without the audit entry, for the benchmark that measures what the audit entry
@@ -101,10 +118,10 @@ pub async fn register_alone_unaudited(
     actor: &Actor,
     r: NewRegistration,
 ) -> AppResult<Registered> {
-    register_alone_audited(state, actor, r, false).await
+    register_alone_with(state, actor, r, false).await
 }
 
-async fn register_alone_audited(
+async fn register_alone_with(
     state: &AppState,
     actor: &Actor,
     r: NewRegistration,
@@ -112,22 +129,11 @@ async fn register_alone_audited(
 ) -> AppResult<Registered> {
     let config = &state.config.protocol;
     let now = state.now();
-    let needs_transaction = matches!(r.dossier, Dossier::New { .. } | Dossier::OfRequest { .. })
-        || r.documents.iter().any(|d| d.stamp);
-    if needs_transaction || !audited {
+    if matches!(r.dossier, Dossier::New { .. } | Dossier::OfRequest { .. })
+        || r.documents.iter().any(|d| d.stamp)
+    {
         let mut tx = state.pool.begin().await?;
-        let registered = if audited {
-            register(&mut tx, config, now, actor, r).await?
-        } else {
-            if r.documents.iter().any(|d| d.stamp) {
-                return Err(AppError::Conflict(
-                    "Una registrazione senza voce di audit non può timbrare documenti.".into(),
-                ));
-            }
-            validate(config, &r)?;
-            let dossier = dossier_id(&mut tx, now, actor, &r).await?;
-            in_one_statement(&mut *tx, config, now, actor, &r, &r.documents, dossier, false).await?
-        };
+        let registered = register_with(&mut tx, config, now, actor, r, audited).await?;
         tx.commit().await?;
         return Ok(registered);
     }
@@ -139,7 +145,17 @@ async fn register_alone_audited(
         }
         _ => None,
     };
-    in_one_statement(&state.pool, config, now, actor, &r, &r.documents, dossier, true).await
+    in_one_statement(
+        &state.pool,
+        config,
+        now,
+        actor,
+        &r,
+        &r.documents,
+        dossier,
+        audited,
+    )
+    .await
 }
 
 fn validate(config: &ProtocolConfig, r: &NewRegistration) -> AppResult<()> {
