@@ -39,6 +39,8 @@ pub struct AppStateInner {
     pub cns: Option<Arc<crate::sso::cns::Cns>>,
     /// The OpenID Connect relying party, when providers are configured.
     pub oidc: Option<Arc<crate::sso::oidc::Oidc>>,
+    /// The protocol register's writer of registrations made on their own (group commit).
+    pub registrar: Arc<crate::protocol::registrar::Registrar>,
     /// Per-client limit of the public Albo (per process).
     pub public_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
@@ -50,8 +52,14 @@ impl AppState {
             tracing::warn!("rate_limits = \"off\": public pages are not rate-limited (benchmarks only)");
         }
         let public_page_ttl = std::time::Duration::from_secs(config.albo.public_cache_seconds);
+        let registrar = Arc::new(crate::protocol::registrar::Registrar::new(
+            pool.clone(),
+            &config.protocol.aoo_code,
+            &config.protocol.register_code,
+        ));
         AppState(Arc::new(AppStateInner {
             pool,
+            registrar,
             config: Arc::new(config),
             clock,
             mailer,

@@ -6,10 +6,12 @@ pub mod daily;
 pub mod handlers;
 pub mod legacy;
 pub mod model;
+pub mod registrar;
 mod repo;
 pub mod segnatura_xml;
 pub mod service;
 mod views;
 
 pub use model::{Content, Correspondent, Direction, Document, Dossier, NewRegistration, Segnatura};
+pub use repo::Inserted;
 pub use service::{Pending, Registered, register};

@@ -41,20 +41,8 @@ pub async fn insert_registration<'e>(
     let types: Vec<&str> = documents.iter().map(|d| d.content_type.as_str()).collect();
     let sizes: Vec<i32> = documents.iter().map(|d| d.size as i32).collect();
     let hashes: Vec<&[u8]> = documents.iter().map(|d| &d.sha256[..]).collect();
-    let contents: Vec<Option<&[u8]>> = documents
-        .iter()
-        .map(|d| match &d.content {
-            Content::Bytes(b) => Some(b.as_slice()),
-            Content::Attachment(_) => None,
-        })
-        .collect();
-    let attachments: Vec<Option<i64>> = documents
-        .iter()
-        .map(|d| match &d.content {
-            Content::Bytes(_) => None,
-            Content::Attachment(id) => Some(*id),
-        })
-        .collect();
+    let contents: Vec<Option<&[u8]>> = documents.iter().map(|d| stored(d).0).collect();
+    let attachments: Vec<Option<i64>> = documents.iter().map(|d| stored(d).1).collect();
     let (audited, actor_id, actor_label, details) = match audit {
         Some(a) => (true, a.actor_id, a.actor_label, a.details),
         None => (false, None, "", String::new()),
@@ -93,16 +81,123 @@ pub async fn insert_registration<'e>(
     .await
 }
 
+/// A document's columns `content` and `attachment_id`: its bytes, or the kept message attachment.
+fn stored(d: &Document) -> (Option<&[u8]>, Option<i64>) {
+    match &d.content {
+        Content::Bytes(b) => (Some(b.as_slice()), None),
+        Content::Attachment(id) => (None, Some(*id)),
+    }
+}
+
+/// One registration of a group written by [`insert_registrations`].
+pub struct GroupItem<'a> {
+    pub at: OffsetDateTime,
+    pub registration: &'a NewRegistration,
+    pub dossier_id: Option<i64>,
+    pub by: Option<i64>,
+    pub audit: Option<AuditEntry<'a>>,
+}
+
+/// Inserts a group of registrations, each as [`insert_registration`] does, in one statement
+/// (`protocol_register_many`, migration 0017): numbered in the order given, all or none. Returns what
+/// each got, in the order given.
+pub async fn insert_registrations<'e>(
+    exec: impl sqlx::PgExecutor<'e>,
+    aoo: &str,
+    register: &str,
+    items: &[GroupItem<'_>],
+) -> sqlx::Result<Vec<Inserted>> {
+    let regs = || items.iter().map(|i| i.registration);
+    let at: Vec<OffsetDateTime> = items.iter().map(|i| i.at).collect();
+    let direction: Vec<&str> = regs().map(|r| r.direction.as_str()).collect();
+    let name: Vec<&str> = regs().map(|r| r.correspondent.name.trim()).collect();
+    let cf: Vec<String> = regs()
+        .map(|r| r.correspondent.fiscal_code.trim().to_uppercase())
+        .collect();
+    let email: Vec<&str> = regs().map(|r| r.correspondent.email.trim()).collect();
+    let subject: Vec<&str> = regs().map(|r| r.subject.trim()).collect();
+    let described: Vec<&str> = regs().map(|r| r.attachments_description.trim()).collect();
+    let class: Vec<&str> = regs().map(|r| r.classification.as_str()).collect();
+    let dossier: Vec<Option<i64>> = items.iter().map(|i| i.dossier_id).collect();
+    let request: Vec<Option<i64>> = regs().map(|r| r.request_id).collect();
+    let source: Vec<&str> = regs().map(|r| r.source).collect();
+    let by: Vec<Option<i64>> = items.iter().map(|i| i.by).collect();
+    let docs = || {
+        items
+            .iter()
+            .enumerate()
+            .flat_map(|(n, i)| i.registration.documents.iter().map(move |d| (n as i32 + 1, d)))
+    };
+    let owner: Vec<i32> = docs().map(|(n, _)| n).collect();
+    let names: Vec<&str> = docs().map(|(_, d)| d.file_name.as_str()).collect();
+    let types: Vec<&str> = docs().map(|(_, d)| d.content_type.as_str()).collect();
+    let sizes: Vec<i32> = docs().map(|(_, d)| d.size as i32).collect();
+    let hashes: Vec<&[u8]> = docs().map(|(_, d)| &d.sha256[..]).collect();
+    let contents: Vec<Option<&[u8]>> = docs().map(|(_, d)| stored(d).0).collect();
+    let attachments: Vec<Option<i64>> = docs().map(|(_, d)| stored(d).1).collect();
+    let audited: Vec<bool> = items.iter().map(|i| i.audit.is_some()).collect();
+    let actor_id: Vec<Option<i64>> = items
+        .iter()
+        .map(|i| i.audit.as_ref().and_then(|a| a.actor_id))
+        .collect();
+    let actor_label: Vec<&str> = items
+        .iter()
+        .map(|i| i.audit.as_ref().map_or("", |a| a.actor_label))
+        .collect();
+    let details: Vec<&str> = items
+        .iter()
+        .map(|i| i.audit.as_ref().map_or("", |a| a.details.as_str()))
+        .collect();
+    let mut rows = sqlx::query!(
+        r#"SELECT item AS "item!", id AS "id!", year AS "year!", number AS "number!"
+           FROM protocol_register_many($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                                       $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"#,
+        aoo,
+        register,
+        &at,
+        &direction as &[&str],
+        &name as &[&str],
+        &cf,
+        &email as &[&str],
+        &subject as &[&str],
+        &described as &[&str],
+        &class as &[&str],
+        &dossier as &[Option<i64>],
+        &request as &[Option<i64>],
+        &source as &[&str],
+        &by as &[Option<i64>],
+        &owner,
+        &names as &[&str],
+        &types as &[&str],
+        &sizes,
+        &hashes as &[&[u8]],
+        &contents as &[Option<&[u8]>],
+        &attachments as &[Option<i64>],
+        &audited,
+        &actor_id as &[Option<i64>],
+        &actor_label as &[&str],
+        &details as &[&str]
+    )
+    .fetch_all(exec)
+    .await?;
+    rows.sort_by_key(|r| r.item);
+    Ok(rows
+        .into_iter()
+        .map(|r| Inserted {
+            id: r.id,
+            year: r.year,
+            number: r.number,
+        })
+        .collect())
+}
+
 pub async fn insert_document(
     conn: &mut PgConnection,
     registration_id: i64,
     position: i32,
     d: &Document,
 ) -> sqlx::Result<()> {
-    let (content, attachment) = match &d.content {
-        Content::Bytes(b) => (Some(b.as_slice()), None),
-        Content::Attachment(id) => (None, Some(*id)),
-    };
+    let (content, attachment) = stored(d);
     sqlx::query!(
         "INSERT INTO protocol_documents (registration_id, position, file_name, content_type, size_bytes,
              sha256, content, attachment_id)

@@ -6,6 +6,7 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 use super::model::{self, Dossier, NewRegistration, Segnatura};
+use super::registrar;
 use super::repo::{self, DocumentRow, Filter, RegistrationRow};
 use crate::audit::{self, Actor};
 use crate::config::ProtocolConfig;
@@ -105,7 +106,8 @@ async fn register_with(
 }
 
 /// A registration in its own transaction (the back office and the CLI). When it opens no file
-/// (fascicolo) and stamps no document, it is a single autocommitted statement.
+/// (fascicolo) and stamps no document, the registrar writes it, in a group with the registrations
+/// that arrive meanwhile (see [`super::registrar`]); otherwise it is a transaction of its own.
 pub async fn register_alone(state: &AppState, actor: &Actor, r: NewRegistration) -> AppResult<Registered> {
     register_alone_with(state, actor, r, true).await
 }
@@ -145,17 +147,26 @@ async fn register_alone_with(
         }
         _ => None,
     };
-    in_one_statement(
-        &state.pool,
-        config,
-        now,
-        actor,
-        &r,
-        &r.documents,
-        dossier,
-        audited,
-    )
-    .await
+    // Written by the registrar, in a group with the registrations that arrive meanwhile.
+    let listed = documents_of(&r.documents);
+    let audit = audited.then(|| {
+        (
+            actor.id,
+            actor.label.clone(),
+            audit_details(&r, &listed).to_string(),
+        )
+    });
+    let inserted = state
+        .registrar
+        .register(registrar::Submission {
+            at: now,
+            registration: r,
+            dossier_id: dossier,
+            by: actor.id,
+            audit,
+        })
+        .await?;
+    Ok(registered(config, &inserted, now, listed))
 }
 
 fn validate(config: &ProtocolConfig, r: &NewRegistration) -> AppResult<()> {
@@ -188,6 +199,19 @@ fn audit_details(r: &NewRegistration, documents: &[(String, usize, [u8; 32])]) -
         "request_id": r.request_id,
         "documents": documents,
     })
+}
+
+fn registered(
+    config: &ProtocolConfig,
+    inserted: &repo::Inserted,
+    now: OffsetDateTime,
+    documents: Vec<(String, usize, [u8; 32])>,
+) -> Registered {
+    Registered {
+        id: inserted.id,
+        segnatura: segnatura(config, inserted, now),
+        documents,
+    }
 }
 
 fn segnatura(config: &ProtocolConfig, inserted: &repo::Inserted, now: OffsetDateTime) -> Segnatura {
@@ -231,11 +255,7 @@ async fn in_one_statement<'e>(
         audit,
     )
     .await?;
-    Ok(Registered {
-        id: inserted.id,
-        segnatura: segnatura(config, &inserted, now),
-        documents: listed,
-    })
+    Ok(registered(config, &inserted, now, listed))
 }
 
 /// A registration whose last document is produced once its number is known (a certificate that

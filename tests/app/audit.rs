@@ -47,6 +47,9 @@ async fn the_database_refuses_update_delete_truncate_and_forks(pool: PgPool) {
         // An entry that does not continue the chain.
         "INSERT INTO audit_log (seq, recorded_at, actor_label, action, entity, details, prev_hash, hash)
          VALUES (5, now(), 'x', 'x', 'x', '{}', decode(repeat('00', 32), 'hex'), decode(repeat('11', 32), 'hex'))",
+        // The next number, but not after the head's hash.
+        "INSERT INTO audit_log (seq, recorded_at, actor_label, action, entity, details, prev_hash, hash)
+         VALUES (2, now(), 'x', 'x', 'x', '{}', decode(repeat('00', 32), 'hex'), decode(repeat('11', 32), 'hex'))",
     ] {
         let e = sqlx::query(sql).execute(&pool).await.expect_err(sql);
         assert!(e.to_string().contains("audit"), "{sql}: {e}");

@@ -35,6 +35,18 @@ fn item(subject: &str) -> NewRegistration {
     }
 }
 
+/// The audit chain verifies and the register has no gap and no altered document.
+async fn assert_intact(app: &TestApp) {
+    assert!(matches!(
+        ordo::audit::verify(&app.state.pool).await.unwrap(),
+        ordo::audit::Verification::Intact { .. }
+    ));
+    let (_, _, problems) = protocol::service::verify(&app.state.pool, &app.state.config.protocol)
+        .await
+        .unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+}
+
 async fn numbers(pool: &PgPool) -> Vec<(i32, i32)> {
     sqlx::query_as("SELECT year, number FROM protocol_registrations ORDER BY year, number")
         .fetch_all(pool)
@@ -61,6 +73,10 @@ async fn concurrent_registrations_are_numbered_without_gaps_and_failures_consume
     }
     got.sort();
     assert_eq!(got, (1..=200).collect::<Vec<_>>());
+    // They arrived together, so the registrar wrote them in groups (each committed whole).
+    let (groups, grouped) = app.state.registrar.stats();
+    assert_eq!(grouped, 200);
+    assert!(groups < 200, "200 registrations at once went in {groups} groups");
 
     // A transaction that registers and then fails leaves no trace and no hole.
     let mut tx = pool.begin().await.unwrap();
@@ -76,17 +92,8 @@ async fn concurrent_registrations_are_numbered_without_gaps_and_failures_consume
     assert_eq!(r.segnatura.number, 201);
     tx.rollback().await.unwrap();
     // A registration failing after its number was taken (a document pointing nowhere) neither.
-    let mut broken = item("Documento inesistente");
-    broken.documents.push(Document {
-        file_name: "fantasma.pdf".into(),
-        content_type: "application/pdf".into(),
-        size: 1,
-        sha256: [0; 32],
-        content: protocol::Content::Attachment(999_999),
-        stamp: false,
-    });
     assert!(
-        protocol::service::register_alone(&app.state, &actor, broken)
+        protocol::service::register_alone(&app.state, &actor, broken("Documento inesistente"))
             .await
             .is_err()
     );
@@ -132,14 +139,113 @@ async fn concurrent_registrations_are_numbered_without_gaps_and_failures_consume
     assert_eq!(details["registration_id"], next.id);
     assert_eq!(details["subject"], "Dopo gli errori");
     assert_eq!(details["documents"][0]["name"], "nota.pdf");
-    assert!(matches!(
-        ordo::audit::verify(&pool).await.unwrap(),
-        ordo::audit::Verification::Intact { .. }
-    ));
-    let (_, _, problems) = protocol::service::verify(&pool, &app.state.config.protocol)
+    assert_intact(&app).await;
+}
+
+fn broken(subject: &str) -> NewRegistration {
+    let mut r = item(subject);
+    r.documents.push(Document {
+        file_name: "fantasma.pdf".into(),
+        content_type: "application/pdf".into(),
+        size: 1,
+        sha256: [0; 32],
+        content: protocol::Content::Attachment(999_999),
+        stamp: false,
+    });
+    r
+}
+
+fn submission(r: NewRegistration, at: time::OffsetDateTime) -> protocol::registrar::Submission {
+    let details = format!(r#"{{"subject":"{}"}}"#, r.subject);
+    protocol::registrar::Submission {
+        at,
+        registration: r,
+        dossier_id: None,
+        by: None,
+        audit: Some((None, "test".into(), details)),
+    }
+}
+
+/// A group of registrations commits whole or not at all, numbered in the order given, each with its
+/// audit entry chained after the one before; and a bad registration among concurrent ones fails alone.
+#[sqlx::test]
+async fn a_group_commits_whole_and_a_bad_registration_fails_alone(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let registrar = &app.state.registrar;
+    let at = datetime!(2026-03-02 09:00:00 UTC);
+
+    // One bad registration (a document pointing nowhere) and the whole group is refused: no number.
+    let refused = registrar
+        .register_group(&[
+            submission(item("Prima"), at),
+            submission(broken("Guasta"), at),
+            submission(item("Terza"), at),
+        ])
+        .await;
+    assert!(refused.is_err());
+    assert!(
+        numbers(&pool).await.is_empty(),
+        "a refused group consumes no number"
+    );
+
+    let group = registrar
+        .register_group(&[
+            submission(item("Uno"), at),
+            submission(item("Due"), at + time::Duration::seconds(1)),
+            submission(item("Tre"), at + time::Duration::seconds(2)),
+        ])
         .await
         .unwrap();
-    assert!(problems.is_empty(), "{problems:?}");
+    let got: Vec<(i32, i32)> = group.iter().map(|i| (i.year, i.number)).collect();
+    assert_eq!(got, [(2026, 1), (2026, 2), (2026, 3)]);
+    let entries: Vec<(Option<String>, String)> = sqlx::query_as(
+        "SELECT entity_id, details FROM audit_log WHERE action = 'protocol.register' ORDER BY seq",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(entries.len(), 3);
+    for (i, ((key, details), subject)) in entries.iter().zip(["Uno", "Due", "Tre"]).enumerate() {
+        assert_eq!(key.as_deref(), Some(format!("2026/000000{}", i + 1).as_str()));
+        let details: serde_json::Value = serde_json::from_str(details).unwrap();
+        assert_eq!(details["subject"], subject);
+        assert_eq!(details["registration_id"], group[i].id);
+    }
+    let documents: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM protocol_documents d JOIN protocol_registrations r ON r.id = d.registration_id
+         WHERE d.position = 1 AND d.file_name = 'nota.pdf'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(documents, 3, "each registration has its own document");
+
+    // Concurrent registrations, one of them bad: it fails alone and the others number on without a gap.
+    let actor = Actor::system("test");
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let state = app.state.clone();
+            let actor = actor.clone();
+            let r = if i == 17 {
+                broken("Guasta")
+            } else {
+                item(&format!("Nota {i}"))
+            };
+            tokio::spawn(async move { protocol::service::register_alone(&state, &actor, r).await })
+        })
+        .collect();
+    let mut failed = 0;
+    for t in tasks {
+        if t.await.unwrap().is_err() {
+            failed += 1;
+        }
+    }
+    assert_eq!(failed, 1);
+    assert_eq!(
+        numbers(&pool).await,
+        (1..=42).map(|n| (2026, n)).collect::<Vec<_>>()
+    );
+    assert_intact(&app).await;
 }
 
 /// Every transaction that audits and registers takes the audit chain's head before the protocol
