@@ -1,6 +1,8 @@
 //! Protocol registrations per second through the service code, with 8 and 32 concurrent writers:
-//! - `alone`: `protocol::service::register_alone`, as the back office and the CLI register an item (one
-//!   autocommitted statement: registration, document, audit entry), with and without the audit entry;
+//! - `alone`: `protocol::service::register_alone`, as the back office and the CLI register an item (the
+//!   registrar writes it with the others that arrive meanwhile: one statement and one commit per
+//!   group; registration, document, audit entry), with and without the audit entry; prints the mean
+//!   group;
 //! - `in-transaction`: `protocol::register` inside a transaction the caller commits, as every pratica
 //!   registers (one more round trip, the COMMIT, while the counter row is locked).
 //!
@@ -128,8 +130,18 @@ async fn main() -> anyhow::Result<()> {
             (Path::AloneUnaudited, "alone", "off"),
             (Path::InTransaction, "in-transaction", "on"),
         ] {
+            let (groups, grouped) = state.registrar.stats();
             let rate = run(&state, w, path, seconds).await?;
-            println!("service writers={w} audit={audit} path={name} rate={rate:.1}");
+            let (groups, grouped) = (
+                state.registrar.stats().0 - groups,
+                state.registrar.stats().1 - grouped,
+            );
+            let group = if groups == 0 {
+                0.0
+            } else {
+                grouped as f64 / groups as f64
+            };
+            println!("service writers={w} audit={audit} path={name} rate={rate:.1} group={group:.1}");
         }
     }
     Ok(())
