@@ -28,11 +28,6 @@ use super::repo::{self, AuditEntry, GroupItem, Inserted};
 /// The largest group written at once.
 pub const MAX_GROUP: usize = 64;
 
-/// Groups in flight at once. While one group commits (its flush, its answers, its callers' next
-/// registrations), the next one is already sent and waits in the database for the counter row, so
-/// PostgreSQL never idles between groups. They still number one after the other.
-pub const WRITERS: usize = 2;
-
 /// A registration handed to the registrar, with what [`repo::insert_registration`] needs.
 pub struct Submission {
     pub at: OffsetDateTime,
@@ -144,10 +139,7 @@ impl Registrar {
             return q.clone();
         }
         let (q, jobs) = mpsc::unbounded_channel();
-        let jobs = Arc::new(tokio::sync::Mutex::new(jobs));
-        for _ in 0..WRITERS {
-            tokio::spawn(write_groups(self.shared.clone(), jobs.clone()));
-        }
+        tokio::spawn(write_groups(self.shared.clone(), jobs));
         *queue = Some(q.clone());
         q
     }
@@ -161,43 +153,30 @@ impl Shared {
     }
 }
 
-/// A writer: takes whatever has arrived (at least one registration, at most [`MAX_GROUP`]) and writes
-/// it as a group; the registrations that arrive meanwhile form the next one, taken by the other
-/// writer. Ends when the registrar is gone.
-async fn write_groups(shared: Arc<Shared>, queue: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>>) {
-    loop {
-        let jobs = next_group(&mut *queue.lock().await).await;
-        if jobs.is_empty() {
-            return;
-        }
-        write_group(&shared, jobs).await;
-    }
-}
-
-/// The next group: waits for a registration, then takes the others that have arrived. Empty when
-/// the registrar is gone.
-async fn next_group(queue: &mut mpsc::UnboundedReceiver<Job>) -> Vec<Job> {
+/// The writer: takes whatever has arrived (at least one registration, at most [`MAX_GROUP`]) and
+/// writes it as a group; the registrations that arrive meanwhile form the next one. Ends when the
+/// registrar is gone.
+async fn write_groups(shared: Arc<Shared>, mut queue: mpsc::UnboundedReceiver<Job>) {
     let mut jobs = Vec::with_capacity(MAX_GROUP);
-    if queue.recv_many(&mut jobs, MAX_GROUP).await == 0 {
-        return jobs;
-    }
-    // The callers just answered are sending their next registrations: give them a turn of the
-    // scheduler, again while more keep coming, so that they join this group instead of waiting for
-    // the next. A registration alone costs one turn (microseconds).
-    while jobs.len() < MAX_GROUP {
-        tokio::task::yield_now().await;
-        let before = jobs.len();
+    while queue.recv_many(&mut jobs, MAX_GROUP).await > 0 {
+        // The callers just answered are sending their next registrations: give them a turn of the
+        // scheduler, again while more keep coming, so that they join this group instead of waiting
+        // for the next. A registration alone costs one turn (microseconds).
         while jobs.len() < MAX_GROUP {
-            match queue.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
+            tokio::task::yield_now().await;
+            let before = jobs.len();
+            while jobs.len() < MAX_GROUP {
+                match queue.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            if jobs.len() == before {
+                break;
             }
         }
-        if jobs.len() == before {
-            break;
-        }
+        write_group(&shared, std::mem::take(&mut jobs)).await;
     }
-    jobs
 }
 
 async fn write_group(s: &Shared, mut jobs: Vec<Job>) {
