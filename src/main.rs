@@ -355,7 +355,7 @@ async fn protocol_command(command: ProtocolCommand, config: Config) -> anyhow::R
         }
         ProtocolCommand::Verify => {
             let (registrations, documents, problems) =
-                protocol::service::verify(&state.pool, &state.config.protocol)
+                protocol::verify::verify(&state.pool, &state.config.protocol)
                     .await
                     .map_err(|e| anyhow::anyhow!("cannot read the protocol register: {e:?}"))?;
             if problems.is_empty() {

@@ -10,6 +10,7 @@ pub mod registrar;
 mod repo;
 pub mod segnatura_xml;
 pub mod service;
+pub mod verify;
 mod views;
 
 pub use model::{Content, Correspondent, Direction, Document, Dossier, NewRegistration, Segnatura};

@@ -48,7 +48,7 @@ impl Submission {
             audit: self.audit.as_ref().map(|(id, label, details)| AuditEntry {
                 actor_id: *id,
                 actor_label: label,
-                details: details.clone(),
+                details,
             }),
         }
     }

@@ -41,7 +41,7 @@ async fn assert_intact(app: &TestApp) {
         ordo::audit::verify(&app.state.pool).await.unwrap(),
         ordo::audit::Verification::Intact { .. }
     ));
-    let (_, _, problems) = protocol::service::verify(&app.state.pool, &app.state.config.protocol)
+    let (_, _, problems) = protocol::verify::verify(&app.state.pool, &app.state.config.protocol)
         .await
         .unwrap();
     assert!(problems.is_empty(), "{problems:?}");
