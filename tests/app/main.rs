@@ -22,6 +22,7 @@ mod oidc;
 mod ops;
 mod payments;
 mod protocol;
+mod protocol_numbers;
 mod requests;
 mod routes;
 mod segnatura;

@@ -13,7 +13,7 @@ use time::macros::datetime;
 use crate::helpers::{PASSWORD, TestApp};
 use crate::requests::{member, staff};
 
-fn item(subject: &str) -> NewRegistration {
+pub(crate) fn item(subject: &str) -> NewRegistration {
     NewRegistration {
         direction: Direction::In,
         correspondent: Correspondent {
@@ -155,7 +155,7 @@ fn broken(subject: &str) -> NewRegistration {
     r
 }
 
-fn submission(r: NewRegistration, at: time::OffsetDateTime) -> protocol::registrar::Submission {
+pub(crate) fn submission(r: NewRegistration, at: time::OffsetDateTime) -> protocol::registrar::Submission {
     let details = format!(r#"{{"subject":"{}"}}"#, r.subject);
     protocol::registrar::Submission {
         at,
