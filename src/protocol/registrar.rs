@@ -18,7 +18,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
+use sqlx::{PgPool, Postgres};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
@@ -156,8 +157,13 @@ impl Shared {
 /// The writer: takes whatever has arrived (at least one registration, at most [`MAX_GROUP`]) and
 /// writes it as a group; the registrations that arrive meanwhile form the next one. Ends when the
 /// registrar is gone.
+///
+/// While groups follow one another it keeps its pool connection: acquiring one for every group costs
+/// a round trip (the pool checks the connection), paid while the writers wait. It hands the
+/// connection back as soon as nothing is waiting, so an idle registrar holds none.
 async fn write_groups(shared: Arc<Shared>, mut queue: mpsc::UnboundedReceiver<Job>) {
     let mut jobs = Vec::with_capacity(MAX_GROUP);
+    let mut conn = None;
     while queue.recv_many(&mut jobs, MAX_GROUP).await > 0 {
         // The callers just answered are sending their next registrations: give them a turn of the
         // scheduler, again while more keep coming, so that they join this group instead of waiting
@@ -175,62 +181,94 @@ async fn write_groups(shared: Arc<Shared>, mut queue: mpsc::UnboundedReceiver<Jo
                 break;
             }
         }
-        write_group(&shared, std::mem::take(&mut jobs)).await;
+        write_group(&shared, &mut conn, std::mem::take(&mut jobs)).await;
+        tokio::task::yield_now().await;
+        if queue.is_empty() {
+            conn = None;
+        }
     }
 }
 
-async fn write_group(s: &Shared, mut jobs: Vec<Job>) {
+/// Writes one group on `conn` (taken from the pool when there is none; dropped when it may be broken).
+async fn write_group(s: &Shared, conn: &mut Option<PoolConnection<Postgres>>, mut jobs: Vec<Job>) {
     // Numbers follow the registrations' times.
     jobs.sort_by_key(|j| j.submission.at);
-    if jobs.len() > 1 {
-        let items: Vec<GroupItem<'_>> = jobs.iter().map(|j| j.submission.item()).collect();
-        let written = repo::insert_registrations(&s.pool, &s.aoo, &s.register, &items).await;
-        drop(items);
-        match written {
-            Ok(inserted) => {
-                // Committed: one row back per registration, in order.
-                s.counted(jobs.len());
-                let mut inserted = inserted.into_iter();
-                for job in jobs {
-                    let _ = job.reply.send(inserted.next().ok_or(sqlx::Error::RowNotFound));
-                }
-                return;
+    let c = match conn {
+        Some(c) => c,
+        None => match s.pool.acquire().await {
+            Ok(c) => conn.insert(c),
+            // Nothing was sent: each caller gets the error, as a registration alone would.
+            Err(e) => return fail(jobs, "no database connection for the protocol register", &e),
+        },
+    };
+    if let [job] = &jobs[..] {
+        let done = write_one(&mut **c, s, job).await;
+        if matches!(&done, Err(e) if !matches!(e, sqlx::Error::Database(_))) {
+            *conn = None;
+        }
+        if let Some(job) = jobs.pop() {
+            let _ = job.reply.send(done);
+        }
+        return;
+    }
+    let items: Vec<GroupItem<'_>> = jobs.iter().map(|j| j.submission.item()).collect();
+    let written = repo::insert_registrations(&mut **c, &s.aoo, &s.register, &items).await;
+    drop(items);
+    match written {
+        Ok(inserted) => {
+            // Committed: one row back per registration, in order.
+            s.counted(jobs.len());
+            let mut inserted = inserted.into_iter();
+            for job in jobs {
+                let _ = job.reply.send(inserted.next().ok_or(sqlx::Error::RowNotFound));
             }
-            // Refused by the database: nothing was committed, write them one by one.
-            Err(sqlx::Error::Database(e)) => {
-                tracing::warn!(error = %e, size = jobs.len(), "protocol group refused; writing its registrations one by one")
-            }
-            // The connection failed: the group may have committed, so writing it again could register
-            // its items twice. Each caller gets the error, as a registration alone would.
-            Err(e) => {
-                tracing::error!(error = %e, size = jobs.len(), "protocol group not confirmed");
-                let failure = e.to_string();
-                for job in jobs {
-                    let _ = job.reply.send(Err(sqlx::Error::Protocol(format!(
-                        "the protocol group was not confirmed: {failure}"
-                    ))));
-                }
-                return;
-            }
+            return;
+        }
+        // Refused by the database: nothing was committed, write them one by one.
+        Err(sqlx::Error::Database(e)) => {
+            tracing::warn!(error = %e, size = jobs.len(), "protocol group refused; writing its registrations one by one")
+        }
+        // The connection failed: the group may have committed, so writing it again could register
+        // its items twice. Each caller gets the error, as a registration alone would.
+        Err(e) => {
+            tracing::error!(error = %e, size = jobs.len(), "protocol group not confirmed");
+            *conn = None;
+            return fail(jobs, "the protocol group was not confirmed", &e);
         }
     }
+    // One by one, each on a connection of its own from the pool, as a registration alone: one that
+    // breaks its connection does not fail the next.
+    *conn = None;
     for job in jobs {
-        let item = job.submission.item();
-        let done = repo::insert_registration(
-            &s.pool,
-            &s.aoo,
-            &s.register,
-            item.at,
-            item.registration,
-            item.dossier_id,
-            item.by,
-            &item.registration.documents,
-            item.audit,
-        )
-        .await;
-        if done.is_ok() {
-            s.counted(1);
-        }
+        let done = write_one(&s.pool, s, &job).await;
         let _ = job.reply.send(done);
+    }
+}
+
+/// Writes one registration in its own statement and commit.
+async fn write_one<'e>(exec: impl sqlx::PgExecutor<'e>, s: &Shared, job: &Job) -> sqlx::Result<Inserted> {
+    let item = job.submission.item();
+    let done = repo::insert_registration(
+        exec,
+        &s.aoo,
+        &s.register,
+        item.at,
+        item.registration,
+        item.dossier_id,
+        item.by,
+        &item.registration.documents,
+        item.audit,
+    )
+    .await;
+    if done.is_ok() {
+        s.counted(1);
+    }
+    done
+}
+
+/// Answers every job of a group with the same failure.
+fn fail(jobs: Vec<Job>, what: &str, e: &sqlx::Error) {
+    for job in jobs {
+        let _ = job.reply.send(Err(sqlx::Error::Protocol(format!("{what}: {e}"))));
     }
 }
