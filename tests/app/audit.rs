@@ -155,3 +155,55 @@ async fn the_databases_hash_is_the_rust_rule_byte_for_byte(pool: PgPool) {
         assert_eq!(computed, expected.to_vec(), "seq {seq}, entity_id {entity_id:?}");
     }
 }
+
+/// Two entries written in one statement: the first continues the head; the second has `seq` and
+/// follows `prev` (SQL over `h`, the head, and `a`, the first entry).
+fn two_entries(prev: &str, seq: &str) -> String {
+    format!(
+        "WITH h AS (SELECT seq, hash FROM audit_chain_head),
+              a AS (SELECT h.seq + 1 AS seq, h.hash AS prev,
+                           audit_entry_hash(h.hash, h.seq + 1, '2026-03-02 10:00:00+00', NULL, 'sql',
+                                            'test.a', 'test', NULL, '{{}}') AS hash FROM h),
+              b AS (SELECT {seq} AS seq, {prev} AS prev,
+                           audit_entry_hash({prev}, {seq}, '2026-03-02 10:00:00+00', NULL, 'sql',
+                                            'test.b', 'test', NULL, '{{}}') AS hash FROM a, h)
+         INSERT INTO audit_log (seq, recorded_at, actor_label, action, entity, details, prev_hash, hash)
+         SELECT seq, timestamptz '2026-03-02 10:00:00+00', 'sql', 'test.a', 'test', '{{}}', prev, hash FROM a
+         UNION ALL
+         SELECT seq, timestamptz '2026-03-02 10:00:00+00', 'sql', 'test.b', 'test', '{{}}', prev, hash FROM b"
+    )
+}
+
+/// Several entries written in one statement (as a group of registrations writes them) must continue
+/// the head and each other, or the whole statement is refused.
+#[sqlx::test]
+async fn entries_written_together_must_chain_as_a_whole(pool: PgPool) {
+    // The second entry forks from the head instead of following the first; or skips a number.
+    for (prev, seq, refused) in [
+        ("h.hash", "a.seq + 1", "entry 2 does not continue the chain"),
+        ("a.hash", "a.seq + 2", "entry 3 does not continue the chain"),
+    ] {
+        let err = sqlx::query(&two_entries(prev, seq))
+            .execute(&pool)
+            .await
+            .expect_err(prev);
+        assert!(err.to_string().contains(refused), "{prev}, {seq}: {err}");
+    }
+    assert_eq!(
+        audit::verify(&pool).await.unwrap(),
+        Verification::Intact { entries: 0 }
+    );
+    sqlx::query(&two_entries("a.hash", "a.seq + 1"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        audit::verify(&pool).await.unwrap(),
+        Verification::Intact { entries: 2 }
+    );
+    let head: i64 = sqlx::query_scalar("SELECT seq FROM audit_chain_head")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(head, 2);
+}
