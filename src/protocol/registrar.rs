@@ -182,6 +182,8 @@ async fn write_groups(shared: Arc<Shared>, mut queue: mpsc::UnboundedReceiver<Jo
             }
         }
         write_group(&shared, &mut conn, std::mem::take(&mut jobs)).await;
+        // The callers just answered get a turn to send their next registrations before the writer
+        // decides that nothing is waiting.
         tokio::task::yield_now().await;
         if queue.is_empty() {
             conn = None;
@@ -201,14 +203,13 @@ async fn write_group(s: &Shared, conn: &mut Option<PoolConnection<Postgres>>, mu
             Err(e) => return fail(jobs, "no database connection for the protocol register", &e),
         },
     };
-    if let [job] = &jobs[..] {
-        let done = write_one(&mut **c, s, job).await;
+    if jobs.len() == 1 {
+        let job = jobs.swap_remove(0);
+        let done = write_one(&mut **c, s, &job).await;
         if matches!(&done, Err(e) if !matches!(e, sqlx::Error::Database(_))) {
             *conn = None;
         }
-        if let Some(job) = jobs.pop() {
-            let _ = job.reply.send(done);
-        }
+        let _ = job.reply.send(done);
         return;
     }
     let items: Vec<GroupItem<'_>> = jobs.iter().map(|j| j.submission.item()).collect();
