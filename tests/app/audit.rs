@@ -156,13 +156,13 @@ async fn the_databases_hash_is_the_rust_rule_byte_for_byte(pool: PgPool) {
     }
 }
 
-/// Two entries written in one statement: the first continues the head; the second has `seq` and
-/// follows `prev` (SQL over `h`, the head, and `a`, the first entry).
-fn two_entries(prev: &str, seq: &str) -> String {
+/// Two entries written in one statement: the first has `first_seq` and follows the head's hash; the
+/// second has `seq` and follows `prev` (SQL over `h`, the head, and `a`, the first entry).
+fn two_entries(first_seq: &str, prev: &str, seq: &str) -> String {
     format!(
         "WITH h AS (SELECT seq, hash FROM audit_chain_head),
-              a AS (SELECT h.seq + 1 AS seq, h.hash AS prev,
-                           audit_entry_hash(h.hash, h.seq + 1, '2026-03-02 10:00:00+00', NULL, 'sql',
+              a AS (SELECT {first_seq} AS seq, h.hash AS prev,
+                           audit_entry_hash(h.hash, {first_seq}, '2026-03-02 10:00:00+00', NULL, 'sql',
                                             'test.a', 'test', NULL, '{{}}') AS hash FROM h),
               b AS (SELECT {seq} AS seq, {prev} AS prev,
                            audit_entry_hash({prev}, {seq}, '2026-03-02 10:00:00+00', NULL, 'sql',
@@ -179,11 +179,28 @@ fn two_entries(prev: &str, seq: &str) -> String {
 #[sqlx::test]
 async fn entries_written_together_must_chain_as_a_whole(pool: PgPool) {
     // The second entry forks from the head instead of following the first; or skips a number.
-    for (prev, seq, refused) in [
-        ("h.hash", "a.seq + 1", "entry 2 does not continue the chain"),
-        ("a.hash", "a.seq + 2", "entry 3 does not continue the chain"),
+    // When the first breaks it too, the refusal names the first.
+    for (first, prev, seq, refused) in [
+        (
+            "h.seq + 1",
+            "h.hash",
+            "a.seq + 1",
+            "entry 2 does not continue the chain",
+        ),
+        (
+            "h.seq + 1",
+            "a.hash",
+            "a.seq + 2",
+            "entry 3 does not continue the chain",
+        ),
+        (
+            "h.seq + 2",
+            "a.hash",
+            "a.seq + 2",
+            "entry 2 does not continue the chain",
+        ),
     ] {
-        let err = sqlx::query(&two_entries(prev, seq))
+        let err = sqlx::query(&two_entries(first, prev, seq))
             .execute(&pool)
             .await
             .expect_err(prev);
@@ -193,7 +210,7 @@ async fn entries_written_together_must_chain_as_a_whole(pool: PgPool) {
         audit::verify(&pool).await.unwrap(),
         Verification::Intact { entries: 0 }
     );
-    sqlx::query(&two_entries("a.hash", "a.seq + 1"))
+    sqlx::query(&two_entries("h.seq + 1", "a.hash", "a.seq + 1"))
         .execute(&pool)
         .await
         .unwrap();
