@@ -12,6 +12,7 @@
 //! Environment: DATABASE_URL (a migrated database), BENCH_SECONDS (default 10), BENCH_WRITERS
 //! (default "8 32").
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -146,7 +147,7 @@ async fn main() -> anyhow::Result<()> {
             (Path::Alone, "alone", "on"),
             (Path::InTransaction, "in-transaction", "on"),
         ];
-        let mut totals: Vec<((&str, &str), Total)> = vec![];
+        let mut totals: BTreeMap<(&str, &str), Total> = BTreeMap::new();
         for (path, name, audit) in runs {
             let (groups, grouped) = state.registrar.stats();
             let (done, secs) = run(&state, w, path, seconds).await?;
@@ -154,14 +155,7 @@ async fn main() -> anyhow::Result<()> {
                 state.registrar.stats().0 - groups,
                 state.registrar.stats().1 - grouped,
             );
-            let i = match totals.iter().position(|(k, _)| *k == (name, audit)) {
-                Some(i) => i,
-                None => {
-                    totals.push(((name, audit), Total::default()));
-                    totals.len() - 1
-                }
-            };
-            let t = &mut totals[i].1;
+            let t = totals.entry((name, audit)).or_default();
             t.done += done;
             t.secs += secs;
             t.groups += groups;
